@@ -308,3 +308,7 @@ func TestCOSEKeyOfficial(t *testing.T) {
 		t.Errorf("C array of official key:\n%s", c)
 	}
 }
+
+var cryptoSHA256 = crypto.SHA256
+
+func sha256sum(b []byte) []byte { h := sha256.Sum256(b); return h[:] }

@@ -141,6 +141,9 @@ type LoadOptions struct {
 	Getenv func(string) string
 	// Context bounds PIN prompts (context.Background when nil).
 	Context context.Context
+	// Algorithm, when not zero, is the COSE algorithm the caller needs: a key that signs with
+	// another algorithm is refused with ErrWrongKeyType.
+	Algorithm int64
 }
 
 func (o LoadOptions) getenv(k string) string {
@@ -160,10 +163,31 @@ func (o LoadOptions) ctx() context.Context {
 // LoadPrivate loads the key named by ref: a "pkcs11:" URI or a file path. It returns a Key, or a
 // MACKey for an HMAC key file. Keys from tokens hold a session: release them with CloseKey.
 func LoadPrivate(ref string, opts LoadOptions) (any, error) {
+	var (
+		k   any
+		err error
+	)
 	if strings.HasPrefix(strings.ToLower(ref), "pkcs11:") {
-		return loadPKCS11(ref, opts)
+		k, err = loadPKCS11(ref, opts)
+	} else {
+		k, err = LoadFile(ref)
 	}
-	return LoadFile(ref)
+	if err != nil || opts.Algorithm == 0 {
+		return k, err
+	}
+	switch kk := k.(type) {
+	case Key:
+		err = checkAlgorithm(kk, opts.Algorithm)
+	case MACKey:
+		if opts.Algorithm != AlgHMAC256 {
+			err = &KeyError{Ref: kk.Description(), Step: "check algorithm", Err: fmt.Errorf("%w: an HMAC key cannot sign with %s", ErrWrongKeyType, AlgorithmName(opts.Algorithm))}
+		}
+	}
+	if err != nil {
+		CloseKey(k)
+		return nil, err
+	}
+	return k, nil
 }
 
 // LoadSigner is LoadPrivate for callers that need a signature key and not a MAC key.
