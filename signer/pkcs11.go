@@ -51,7 +51,7 @@ type Module struct {
 	path string
 	ctx  *pkcs11.Ctx
 	conf string // SOFTHSM2_CONF in force when the module was initialized
-	refs int     // guarded by modulesMu
+	refs int    // guarded by modulesMu
 	mu   sync.Mutex
 }
 
@@ -1002,10 +1002,11 @@ func (k *p11Key) Sign(_ io.Reader, digest []byte, opts crypto.SignerOpts) ([]byt
 	}
 	switch k.pub.(type) {
 	case *ecdsa.PublicKey:
-		if hash == 0 {
-			return nil, wrong("ECDSA needs a digest and its hash in opts")
+		// Like *ecdsa.PrivateKey, any digest is accepted and opts may be nil (go-cose passes nil).
+		if len(digest) == 0 || len(digest) > 64 {
+			return nil, wrong("ECDSA digest of %d bytes", len(digest))
 		}
-		if hash.Available() && len(digest) != hash.Size() {
+		if hash != 0 && hash.Available() && len(digest) != hash.Size() {
 			return nil, wrong("digest of %d bytes for %v", len(digest), hash)
 		}
 		mech = pkcs11.NewMechanism(pkcs11.CKM_ECDSA, nil)
