@@ -36,8 +36,9 @@ func TestTemplatesMatchExamples(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				env2.Manifest.Install.Present = false
-				env2.Manifest.Text.Present = false
+				if _, _, err := Sever(env2, nil, false); err != nil {
+					t.Fatal(err)
+				}
 				if full, err = Encode(env2); err != nil {
 					t.Fatal(err)
 				}
