@@ -44,8 +44,9 @@ const (
 type Step struct {
 	Kind  StepKind
 	Depth int // nesting: 0 for sequence headers, 1 for commands, deeper in try-each/run-sequence
-	// Path is the element path of the command (same convention as model.Validate findings), so
-	// that a UI can select the command when the step is clicked.
+	// Path is the element path of the command, as codec/suit and model.Validate write it
+	// ("envelope/manifest/install/1/fetch"; try-each alternatives add "/<n>", run-sequence adds
+	// nothing), so that a UI can select the command when the step is clicked.
 	Path string
 	Text string
 }
@@ -149,7 +150,8 @@ func (st *describeState) sequence(seq *model.CommandSequence, path string, depth
 		return
 	}
 	for i := range seq.Commands {
-		st.command(&seq.Commands[i], path+"/"+strconv.Itoa(i), depth)
+		c := &seq.Commands[i]
+		st.command(c, path+"/"+strconv.Itoa(i)+"/"+model.CommandName(c.Label), depth)
 	}
 }
 
@@ -288,7 +290,7 @@ func (st *describeState) command(c *model.Command, path string, depth int) {
 	case model.DirRunSequence:
 		st.add(StepFlow, depth, path, "run a sub-sequence on %s:", st.on())
 		if len(c.Sequences) > 0 {
-			st.sequence(c.Sequences[0], path+"/0", depth+1)
+			st.sequence(c.Sequences[0], path, depth+1)
 		}
 	case model.DirProcessDependency:
 		st.add(StepAction, depth, path, "process the dependency manifest in %s", st.on())

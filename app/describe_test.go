@@ -71,7 +71,7 @@ func TestDescribeDownloadInstall(t *testing.T) {
 	for _, s := range d.Procedures[0].Steps {
 		if strings.HasPrefix(s.Text, "fetch") {
 			found = true
-			if s.Path != "envelope/manifest/install/1" || s.Kind != StepAction {
+			if s.Path != "envelope/manifest/install/1/fetch" || s.Kind != StepAction {
 				t.Errorf("fetch step path/kind = %q/%v", s.Path, s.Kind)
 			}
 		}
