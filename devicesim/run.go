@@ -1,0 +1,295 @@
+package devicesim
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/suit-studio/suit-studio/model"
+)
+
+// Update runs the update procedure on the staged envelope: authenticate, check version, sequence
+// number and components, then shared → payload-fetch, shared → install, shared → validate, writing
+// every image to staging regions. When all of it passes the device commits (one atomic state
+// write), restarts, and its boot loader installs the staged images and runs the invocation
+// procedure. When anything fails the device keeps its state and boots what it had.
+func (d *Device) Update(f Fetcher) *Record {
+	base := d.startRun("update")
+	rec := &Record{}
+	fail := func(err error) *Record {
+		rec.Err = err
+		rec.Reason = err.Error()
+		var fl *failure
+		if errors.As(err, &fl) {
+			ev := fl.ev
+			rec.Failure = &ev
+			rec.Reason = fl.se.Reason
+		}
+		if errors.Is(err, ErrPowerCut) || d.off {
+			rec.Outcome = PowerCut
+			rec.Reason = "power cut during the update: " + rec.Reason
+			d.emit(Event{Procedure: "update", Command: "power cut", Result: Fail, Reason: "the power failed during a flash operation; the device is off until restarted"})
+			return d.finishRecord(rec, base)
+		}
+		rec.Outcome = Refused
+		d.emit(Event{Procedure: "update", Command: "abort", Result: Fail, Reason: "update refused: " + rec.Reason})
+		// Show that the device still boots what it had.
+		b := d.boot()
+		rec.Booted, rec.BootedImage, rec.BootReason = b.Booted, b.BootedImage, b.BootReason
+		if b.Outcome == PowerCut {
+			rec.Outcome = PowerCut
+		}
+		return d.finishRecord(rec, base)
+	}
+	if d.off {
+		return fail(ErrPowerCut)
+	}
+	if d.staged < 0 {
+		return fail(&StepError{Procedure: "update", Command: "read envelope", Err: ErrInvalid, Reason: "no envelope is staged"})
+	}
+	st, err := d.readState()
+	if err != nil {
+		return fail(err)
+	}
+	d.st = st
+	d.syncLengths()
+	stBlk, err := d.RAM.alloc("boot state", StateStructSize, false)
+	if err != nil {
+		return fail(err)
+	}
+	defer stBlk.Free()
+	p := d.newProc("update", st, f)
+	defer p.free()
+	// Staging regions: [h'00'] is staged in the candidate area after the envelope, sector aligned.
+	ss := d.cfg.SectorSize
+	for _, c := range d.comps {
+		c.written, c.candLen = false, 0
+		if c.Candidate != nil {
+			c.candOff, c.candCap = c.Candidate.Offset, c.Candidate.Size
+		}
+	}
+	c0 := d.comps[0]
+	c0.candOff = d.candidate.Offset + (d.staged+ss-1)/ss*ss
+	c0.candCap = d.candidate.Offset + d.candidate.Size - c0.candOff
+
+	err = p.load(flashSource{d.Int, d.candidate.Offset, d.staged}, d.Int, d.candidate.Offset)
+	rec.SequenceNumber = p.seq
+	rec.ManifestDigest = append([]byte(nil), p.digest[:]...)
+	if err == nil {
+		err = p.runProcedure([]int{model.ManPayloadFetch, model.ManInstall, model.ManValidate})
+	}
+	if err == nil {
+		p.seqName = "commit"
+		err = p.commit()
+	}
+	if err != nil {
+		return fail(err)
+	}
+	p.free()
+	b := d.boot()
+	rec.Booted, rec.BootedImage, rec.BootReason = b.Booted, b.BootedImage, b.BootReason
+	switch {
+	case b.Outcome == PowerCut:
+		rec.Outcome, rec.Reason = PowerCut, b.Reason
+	case b.Booted:
+		rec.Outcome = Applied
+	default:
+		rec.Outcome, rec.Reason, rec.Failure = NoBoot, b.Reason, b.Failure
+	}
+	return d.finishRecord(rec, base)
+}
+
+// commit writes the new boot state: sequence number, manifest, and the staged components to
+// install at the next boot. This single state write is the point of no return.
+func (p *proc) commit() error {
+	d := p.d
+	ns := p.st.clone()
+	ns.seq = p.seq
+	ns.manDigest = p.digest
+	ns.pending = 0
+	var names []string
+	for _, pc := range p.comps {
+		dc := pc.dev
+		i := pc.devIdx
+		if dc.Candidate != nil && dc.written {
+			ns.pending |= 1 << uint(i)
+			ns.candOff[i] = uint32(dc.candOff)
+			ns.candLen[i] = uint32(dc.candLen)
+			names = append(names, fmt.Sprintf("[h'%x'] %d bytes", dc.ID, dc.candLen))
+		} else if dc.Candidate == nil {
+			ns.activeLen[i] = uint32(dc.Length)
+		}
+	}
+	env := []envPart{
+		{lit: []byte{0xd8, 0x6b, 0xa2, 0x02}},
+		{f: p.envFlash, off: p.envBase + p.authItem.off, n: p.authItem.n()},
+		{lit: []byte{0x03}},
+		{lit: p.man.Buf},
+	}
+	if err := d.writeState(ns, env); err != nil {
+		return p.failErr(-1, "commit", "", err)
+	}
+	d.st = ns
+	arg := fmt.Sprintf("sequence number %d, state copy %c", ns.seq, 'A'+ns.copyIdx)
+	if len(names) > 0 {
+		arg += fmt.Sprintf(", install at boot: %v", names)
+	}
+	p.pass(-1, "commit", arg)
+	return nil
+}
+
+// Restart powers the device on again after a power cut (or resets it) and runs the boot loader.
+func (d *Device) Restart() *Record {
+	d.off = false
+	d.cutAt = 0
+	d.RAM.freeAll()
+	d.staged = -1
+	d.emit(Event{Procedure: "boot", Command: "reset", Result: Info, Reason: ""})
+	return d.boot()
+}
+
+// Boot runs the boot loader without a reset (same as Restart on a running device).
+func (d *Device) Boot() *Record { return d.Restart() }
+
+// boot is the boot loader: finish a committed installation, then run the invocation procedure
+// (shared → validate, shared → load, shared → invoke) of the installed manifest.
+func (d *Device) boot() *Record {
+	base := d.startRun("boot")
+	rec := &Record{}
+	done := func(err error) *Record {
+		if err != nil {
+			rec.Err = err
+			rec.Reason = err.Error()
+			var fl *failure
+			if errors.As(err, &fl) {
+				ev := fl.ev
+				rec.Failure = &ev
+				rec.Reason = fl.se.Reason
+			}
+			if errors.Is(err, ErrPowerCut) || d.off {
+				rec.Outcome = PowerCut
+				d.emit(Event{Procedure: "boot", Command: "power cut", Result: Fail, Reason: "the power failed during a flash operation"})
+			} else {
+				rec.Outcome = NoBoot
+				rec.BootReason = "the device does not boot: " + rec.Reason
+				d.emit(Event{Procedure: "boot", Command: "halt", Result: Fail, Reason: rec.BootReason})
+			}
+		}
+		return d.finishRecord(rec, base)
+	}
+	if d.off {
+		return done(ErrPowerCut)
+	}
+	st, err := d.readState()
+	if err != nil {
+		return done(err)
+	}
+	d.st = st
+	d.syncLengths()
+	stBlk, err := d.RAM.alloc("boot state", StateStructSize, false)
+	if err != nil {
+		return done(err)
+	}
+	defer stBlk.Free()
+	rec.SequenceNumber = st.seq
+	if st.pending != 0 {
+		ns := st.clone()
+		for i, c := range d.comps {
+			if st.pending&(1<<uint(i)) == 0 {
+				continue
+			}
+			n := int(st.candLen[i])
+			if err := c.Active.Flash.eraseRange(c.Active.Offset, n); err != nil {
+				return done(err)
+			}
+			if err := d.copyFlash(c.Active.Flash, c.Active.Offset, c.Candidate.Flash, int(st.candOff[i]), n); err != nil {
+				return done(err)
+			}
+			ns.activeLen[i] = uint32(n)
+			d.emit(Event{Procedure: "boot", Sequence: "install", Component: fmt.Sprintf("[h'%x'] %s", c.ID, c.Name), Command: "install staged image",
+				Argument: fmt.Sprintf("%d bytes from 0x%05x", n, st.candOff[i]), Result: Pass})
+		}
+		ns.pending = 0
+		env := []envPart{{f: d.Int, off: st.envOff, n: st.envLen}}
+		if err := d.writeState(ns, env); err != nil {
+			return done(err)
+		}
+		d.st = ns
+		st = ns
+		d.syncLengths()
+		d.emit(Event{Procedure: "boot", Sequence: "install", Command: "mark installed", Argument: fmt.Sprintf("state copy %c", 'A'+ns.copyIdx), Result: Pass})
+	}
+	if st.envLen == 0 {
+		c := d.comps[0]
+		rec.Booted = true
+		rec.BootedImage = digestOf(d.ComponentContent(0))
+		rec.BootReason = fmt.Sprintf("no manifest installed: the boot loader starts the factory image (%d bytes) unchecked", c.Length)
+		d.emit(Event{Procedure: "boot", Command: "invoke", Component: fmt.Sprintf("[h'%x'] %s", c.ID, c.Name), Argument: "factory image", Result: Pass, Reason: rec.BootReason})
+		rec.Outcome = Applied
+		return done(nil)
+	}
+	p := d.newProc("invocation", st, nil)
+	defer p.free()
+	for _, c := range d.comps {
+		c.written = false
+	}
+	err = p.load(flashSource{d.Int, st.envOff, st.envLen}, d.Int, st.envOff)
+	rec.ManifestDigest = append([]byte(nil), p.digest[:]...)
+	if err == nil {
+		err = p.runProcedure([]int{model.ManValidate, model.ManLoad, model.ManInvoke})
+		if errors.Is(err, errInvoked) {
+			err = nil
+		}
+	}
+	if err != nil {
+		return done(err)
+	}
+	inv := p.invoked
+	if inv < 0 {
+		// No invoke sequence (restart-based invocation, §8.4.6): the boot loader starts the image slot.
+		inv = 0
+		p.seqName = "invoke"
+		for k, pc := range p.comps {
+			if pc.devIdx == 0 {
+				inv = k
+			}
+		}
+		p.emit(Event{Component: p.compName(inv), Command: "start-image", Argument: "default boot image", Result: Pass,
+			Reason: "the manifest has no invoke sequence: the boot loader starts the image slot after validation"})
+		if p.comps[inv].devIdx != 0 {
+			// The image slot is not in this manifest: start it anyway, it is the only executable slot.
+			inv = -1
+		}
+	}
+	rec.Booted = true
+	if inv >= 0 {
+		rec.BootedImage = digestOf(d.ComponentContent(p.comps[inv].devIdx))
+		rec.BootReason = fmt.Sprintf("invoked %s (manifest sequence number %d)", p.compName(inv), p.seq)
+	} else {
+		rec.BootedImage = digestOf(d.ComponentContent(0))
+		rec.BootReason = fmt.Sprintf("started the image slot (manifest sequence number %d)", p.seq)
+	}
+	rec.Outcome = Applied
+	return done(nil)
+}
+
+// RollbackSequence is a fault injection: it rewrites the stored sequence number (as an attacker
+// with flash access, or a factory reset tool, would), keeping everything else.
+func (d *Device) RollbackSequence(seq uint64) error {
+	st, err := d.readState()
+	if err != nil {
+		return err
+	}
+	ns := st.clone()
+	ns.seq = seq
+	var env []envPart
+	if st.envLen > 0 {
+		env = []envPart{{f: d.Int, off: st.envOff, n: st.envLen}}
+	}
+	d.evProc = "fault"
+	if err := d.writeState(ns, env); err != nil {
+		return err
+	}
+	d.st = ns
+	d.emit(Event{Procedure: "fault", Command: "roll back sequence number", Argument: fmt.Sprintf("%d -> %d", st.seq, seq), Result: Info})
+	return nil
+}
