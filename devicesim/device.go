@@ -114,13 +114,13 @@ type Device struct {
 	ops          int
 	cutAt        int
 
-	st      *bootState // the boot state last read from flash
-	staged  int        // length of the staged envelope, -1 when none
+	st        *bootState // the boot state last read from flash
+	staged    int        // length of the staged envelope, -1 when none
 	stagedCap int
-	onEvent func(Event)
-	step    int
-	evBase  [2]int64
-	evProc  string
+	onEvent   func(Event)
+	step      int
+	evBase    [2]int64
+	evProc    string
 }
 
 // New builds an unprovisioned device with blank flash.

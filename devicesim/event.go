@@ -29,7 +29,7 @@ type Event struct {
 	BytesRead    int64         `json:"bytes_read"`    // during this step
 	BytesWritten int64         `json:"bytes_written"` // during this step
 	RAMInUse     int           `json:"ram_in_use"`
-	SimTime      time.Duration `json:"sim_time_ns"` // simulated time since the device was powered on
+	SimTime      time.Duration `json:"sim_time_ns"`     // simulated time since the device was powered on
 	Depth        int           `json:"depth,omitempty"` // nesting (try-each / run-sequence)
 }
 
@@ -64,8 +64,8 @@ type Record struct {
 	Reason         string        `json:"reason,omitempty"`
 	Failure        *Event        `json:"failure,omitempty"`
 	Err            error         `json:"-"`
-	SequenceNumber uint64        `json:"sequence_number"`  // of the manifest processed (0 when unknown)
-	ManifestDigest []byte        `json:"manifest_digest"`  // SHA-256 of the manifest bstr
+	SequenceNumber uint64        `json:"sequence_number"`    // of the manifest processed (0 when unknown)
+	ManifestDigest []byte        `json:"manifest_digest"`    // SHA-256 of the manifest bstr
 	Installed      uint64        `json:"installed_sequence"` // stored sequence number afterwards
 	Booted         bool          `json:"booted"`
 	BootedImage    []byte        `json:"booted_image_digest,omitempty"` // SHA-256 of the invoked component

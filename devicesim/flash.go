@@ -22,11 +22,11 @@ type Flash struct {
 	erases     []uint32
 	writes     []uint32
 
-	erase      time.Duration // per sector
-	writeUnit  int           // bytes per programming unit (word or page)
-	writeTime  time.Duration // per unit
-	readByte   time.Duration
-	dev        *Device
+	erase     time.Duration // per sector
+	writeUnit int           // bytes per programming unit (word or page)
+	writeTime time.Duration // per unit
+	readByte  time.Duration
+	dev       *Device
 }
 
 func newFlash(name string, size, sector int, dev *Device, external bool) *Flash {

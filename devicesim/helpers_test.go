@@ -92,6 +92,11 @@ func envelopeRanges(t testing.TB, env []byte) (auth, man rng) {
 		t.Fatal(err)
 	}
 	for i := 0; i < n; i++ {
+		if major, _, _, _ := c.peek(); major == majTstr {
+			c.skip()
+			c.skip()
+			continue
+		}
 		k, err := c.int()
 		if err != nil {
 			t.Fatal(err)

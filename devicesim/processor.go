@@ -504,7 +504,11 @@ func (p *proc) verifyBlock(i int, r rng, d []byte) (bool, error) {
 			continue
 		}
 		tried++
-		if p.verifyWith(a, b, sig.Buf) {
+		ok, err := p.verifyWith(a, b, sig.Buf)
+		if err != nil {
+			return false, err
+		}
+		if ok {
 			p.pass(-1, cmd, fmt.Sprintf("%s with trust anchor #%d", arg, k+1))
 			return true, nil
 		}
@@ -515,32 +519,32 @@ func (p *proc) verifyBlock(i int, r rng, d []byte) (bool, error) {
 	return false, p.fail(false, -1, cmd, arg, ErrSignature, "the signature does not verify with any of the %d %s trust anchor(s): signed by another key, or altered", tried, coseAlgName(alg))
 }
 
-func (p *proc) verifyWith(a anchor, msg, sig []byte) bool {
+func (p *proc) verifyWith(a anchor, msg, sig []byte) (bool, error) {
 	switch a.kind {
 	case anchorP256:
 		ctx, err := p.d.RAM.alloc("P-256 verify context", P256VerifyCtxSize, false)
 		if err != nil {
-			return false
+			return false, err
 		}
 		defer ctx.Free()
 		p.d.clock += P256VerifyTime
 		x, y := elliptic.Unmarshal(elliptic.P256(), a.key) //nolint:staticcheck // raw point from the state area
 		if x == nil {
-			return false
+			return false, nil
 		}
 		pub := &ecdsa.PublicKey{Curve: elliptic.P256(), X: x, Y: y}
 		h := p.hashBuf(msg)
-		return ecdsa.Verify(pub, h[:], new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:]))
+		return ecdsa.Verify(pub, h[:], new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:])), nil
 	case anchorEd25519:
 		ctx, err := p.d.RAM.alloc("Ed25519 verify context", Ed25519VerifyCtxSize, false)
 		if err != nil {
-			return false
+			return false, err
 		}
 		defer ctx.Free()
 		p.d.clock += Ed25519VerifyTime
-		return len(a.key) == ed25519.PublicKeySize && ed25519.Verify(ed25519.PublicKey(a.key), msg, sig)
+		return len(a.key) == ed25519.PublicKeySize && ed25519.Verify(ed25519.PublicKey(a.key), msg, sig), nil
 	}
-	return false
+	return false, nil
 }
 
 func protectedAlg(prot []byte) (int64, error) {

@@ -85,10 +85,10 @@ func (s *bootState) fixedBody() []byte {
 
 // envPart is a piece of the envelope to store: bytes already in RAM, or a flash range.
 type envPart struct {
-	lit  []byte
-	f    *Flash
-	off  int
-	n    int
+	lit []byte
+	f   *Flash
+	off int
+	n   int
 }
 
 func (p envPart) len() int {
@@ -100,12 +100,12 @@ func (p envPart) len() int {
 
 // recordWriter streams a state record to flash through an accounted buffer, computing the CRC.
 type recordWriter struct {
-	d    *Device
-	f    *Flash
-	off  int
-	buf  *Block
-	n    int
-	crc  uint32
+	d   *Device
+	f   *Flash
+	off int
+	buf *Block
+	n   int
+	crc uint32
 }
 
 func (w *recordWriter) write(p []byte) error {
