@@ -535,6 +535,12 @@ func (p *ednParser) item() []byte {
 		}
 		p.pos++
 		return append(append([]byte{major<<5 | 31}, body...), 0xff)
+	case strings.HasPrefix(rest, "''_") && !indicatorNext(rest[3:]):
+		p.pos += 3
+		return []byte{0x5f, 0xff}
+	case strings.HasPrefix(rest, `""_`) && !indicatorNext(rest[3:]):
+		p.pos += 3
+		return []byte{0x7f, 0xff}
 	case strings.HasPrefix(rest, "h'"):
 		end := strings.IndexByte(rest[2:], '\'')
 		if end < 0 {
@@ -621,6 +627,8 @@ func (p *ednParser) item() []byte {
 	}
 	return head(0, v, ind)
 }
+
+func indicatorNext(s string) bool { return s != "" && s[0] >= '0' && s[0] <= '3' }
 
 func (p *ednParser) number() uint64 {
 	start := p.pos

@@ -74,7 +74,8 @@ func (r *renderer) indent(level int) {
 func (r *renderer) value(n *Node, level int) {
 	it := n.it
 	switch {
-	case n.Kind == "bstr .cbor" && len(n.Children) == 1:
+	case n.Kind == "bstr .cbor" && len(n.Children) == 1 && indicator(it) == "":
+		// (a non-shortest bstr head cannot be written with << >>: shown as h''_n)
 		r.sb.WriteString("<< ")
 		r.value(n.Children[0], level)
 		r.sb.WriteString(" >>")

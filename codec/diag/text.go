@@ -137,6 +137,14 @@ func writeInline(sb *strings.Builder, data []byte, it *item) {
 			sb.WriteString(scalarText(data, it))
 			return
 		}
+		if len(it.kids) == 0 { // RFC 8949 §8.1: empty indefinite-length strings
+			if it.major == 2 {
+				sb.WriteString("''_")
+			} else {
+				sb.WriteString(`""_`)
+			}
+			return
+		}
 		sb.WriteString("(_ ")
 		for i, c := range it.kids {
 			if i > 0 {
