@@ -1,0 +1,278 @@
+package suit
+
+import (
+	"bytes"
+	"crypto"
+	"errors"
+	"fmt"
+
+	"github.com/suit-studio/suit-studio/codec/cose"
+	"github.com/suit-studio/suit-studio/model"
+)
+
+// VerifyKey is a key an envelope may be verified with: a public key (COSE_Sign1) or an HMAC key
+// (COSE_Mac0), with a name to report.
+type VerifyKey struct {
+	Name   string
+	Public crypto.PublicKey
+	MAC    []byte
+}
+
+// BlockResult says what became of one authentication block.
+type BlockResult struct {
+	Index    int    // position in the authentication wrapper (1 = first block)
+	Kind     string // "COSE_Sign1", "COSE_Mac0", ...
+	Alg      int64
+	AlgName  string
+	KID      []byte
+	Verified bool
+	KeyName  string // the key that verified it
+	Reason   string // why it did not verify (with every key tried)
+}
+
+// MemberResult says whether a severed member is carried and matches its digest.
+type MemberResult struct {
+	Name     string
+	Severed  bool // the manifest holds only its digest
+	Present  bool // the envelope carries the content
+	DigestOK bool
+	Reason   string
+}
+
+// Verification is the verdict on an envelope's authenticity.
+type Verification struct {
+	Digest         model.Digest // as claimed by the authentication wrapper
+	ComputedDigest []byte       // over the manifest as carried
+	DigestOK       bool
+	Blocks         []BlockResult
+	Members        []MemberResult
+	// Unauthenticated lists envelope members that nothing authenticates (unknown keys).
+	Unauthenticated []string
+	// Authentic: the manifest digest matches, at least one block verified with a given key, every
+	// severed member carried matches its digest, and the envelope carries nothing unauthenticated.
+	Authentic bool
+	// Reason is a one-line explanation when not authentic.
+	Reason string
+}
+
+// Verify checks an envelope: the manifest digest, then each authentication block against every key,
+// then the severed members carried in the envelope. It fails only on unusable input; the verdict is
+// in the result.
+func Verify(data []byte, keys []VerifyKey) (*Verification, error) {
+	re, err := SplitEnvelope(data)
+	if err != nil {
+		return nil, err
+	}
+	auth, err := re.Auth()
+	if err != nil {
+		return nil, err
+	}
+	v := &Verification{Digest: auth.Digest}
+	computed, err := re.ManifestDigest(auth.Digest.Alg)
+	if err != nil {
+		return nil, err
+	}
+	v.ComputedDigest = computed.Bytes
+	v.DigestOK = bytes.Equal(computed.Bytes, auth.Digest.Bytes)
+	payload := encodeDigest(&auth.Digest)
+	for i, blk := range auth.Blocks {
+		v.Blocks = append(v.Blocks, verifyBlock(i+1, blk, payload, keys))
+	}
+	// Severed members.
+	env, derr := Decode(data)
+	if derr != nil && !errors.Is(derr, ErrDigestMismatch) {
+		return nil, derr
+	}
+	if env != nil {
+		all := severances(env.Manifest)
+		for _, name := range SeverableMembers {
+			e := all[name]
+			if !e.s.Severed {
+				continue
+			}
+			v.Members = append(v.Members, MemberResult{Name: name, Severed: true, Present: e.s.Present, DigestOK: e.s.Present,
+				Reason: map[bool]string{true: "carried, digest matches", false: "not carried in this envelope (severed)"}[e.s.Present]})
+		}
+	} else {
+		var de *DecodeError
+		errors.As(derr, &de)
+		v.Members = append(v.Members, MemberResult{Name: de.Path, Severed: true, Present: true, DigestOK: false, Reason: de.Err.Error()})
+	}
+	if env != nil {
+		for _, u := range env.Unknown {
+			v.Unauthenticated = append(v.Unauthenticated, fmt.Sprintf("envelope member with key %x", u.Key))
+		}
+		// An integrated payload is authenticated by the image digest of the component that fetches it;
+		// one that no URI of the manifest names is authenticated by nothing.
+		uris := manifestURIs(env.Manifest)
+		for _, p := range env.Integrated {
+			if !uris[p.Key] {
+				v.Unauthenticated = append(v.Unauthenticated, fmt.Sprintf("integrated payload %q, which no uri parameter names", p.Key))
+			}
+		}
+	}
+	anyOK := false
+	for _, b := range v.Blocks {
+		anyOK = anyOK || b.Verified
+	}
+	membersOK := true
+	for _, m := range v.Members {
+		if m.Present && !m.DigestOK {
+			membersOK = false
+		}
+	}
+	v.Authentic = v.DigestOK && anyOK && membersOK && len(v.Unauthenticated) == 0
+	switch {
+	case !v.DigestOK:
+		v.Reason = fmt.Sprintf("the manifest digest does not match: the wrapper says %x, the manifest hashes to %x (the manifest was changed after signing)", auth.Digest.Bytes, computed.Bytes)
+	case len(v.Blocks) == 0:
+		v.Reason = "the envelope has no authentication block (it is not signed)"
+	case len(keys) == 0:
+		v.Reason = "no key was given to verify with"
+	case !anyOK:
+		v.Reason = "no authentication block verified with the given keys"
+	case !membersOK:
+		v.Reason = "a severed member carried in the envelope does not match its digest in the manifest"
+	case len(v.Unauthenticated) > 0:
+		v.Reason = "the envelope carries members that nothing authenticates: " + joinReasons(v.Unauthenticated)
+	}
+	return v, nil
+}
+
+func verifyBlock(index int, blk, payload []byte, keys []VerifyKey) BlockResult {
+	r := BlockResult{Index: index}
+	msg, err := cose.Parse(blk)
+	if err != nil {
+		r.Kind = "unreadable"
+		r.Reason = err.Error()
+		return r
+	}
+	r.Alg, r.AlgName, r.KID = msg.Alg, cose.AlgorithmName(msg.Alg), msg.KID
+	switch msg.Tag {
+	case 18:
+		r.Kind = "COSE_Sign1"
+	case 17:
+		r.Kind = "COSE_Mac0"
+	default:
+		r.Kind = fmt.Sprintf("COSE tag %d", msg.Tag)
+	}
+	var reasons []string
+	for _, k := range keys {
+		var err error
+		switch {
+		case msg.Tag == 18 && k.Public != nil:
+			err = msg.VerifySignature(k.Public, payload)
+		case msg.Tag == 17 && k.MAC != nil:
+			err = msg.VerifyMAC(k.MAC, payload)
+		default:
+			continue
+		}
+		if err == nil {
+			r.Verified, r.KeyName = true, k.Name
+			return r
+		}
+		reasons = append(reasons, fmt.Sprintf("%s: %v", k.Name, err))
+	}
+	switch {
+	case len(reasons) == 0 && msg.Tag == 17:
+		r.Reason = "a MAC block, and no HMAC key was given"
+	case len(reasons) == 0:
+		r.Reason = "no public key was given"
+	default:
+		r.Reason = joinReasons(reasons)
+	}
+	return r
+}
+
+func joinReasons(rs []string) string {
+	s := ""
+	for i, r := range rs {
+		if i > 0 {
+			s += "; "
+		}
+		s += r
+	}
+	return s
+}
+
+// AddAuthBlocks appends authentication blocks to an envelope without touching its manifest. sign is
+// called with the detached payload (the encoded SUIT_Digest) and returns the encoded COSE blocks.
+// The manifest digest is recomputed first (signers MUST check it): an envelope whose wrapper digest
+// does not match its manifest is refused. An envelope with no authentication wrapper gets one.
+func AddAuthBlocks(data []byte, sign func(payload []byte) ([][]byte, error)) ([]byte, error) {
+	re, err := SplitEnvelope(data)
+	if err != nil {
+		return nil, err
+	}
+	auth, aerr := re.Auth()
+	alg := int64(model.AlgSHA256)
+	if aerr == nil {
+		alg = auth.Digest.Alg
+	}
+	computed, err := re.ManifestDigest(alg)
+	if err != nil {
+		return nil, err
+	}
+	if aerr == nil && !bytes.Equal(auth.Digest.Bytes, computed.Bytes) {
+		return nil, &DecodeError{Path: "envelope/authentication-wrapper/digest", Err: fmt.Errorf("%w: the wrapper's digest does not match the manifest; refusing to sign", ErrStructure),
+			Hint: "rebuild the envelope (suit create) before signing"}
+	}
+	var blocks [][]byte
+	if aerr == nil {
+		blocks = auth.Blocks
+		computed.Extensions = auth.Digest.Extensions
+	}
+	nb, err := sign(encodeDigest(computed))
+	if err != nil {
+		return nil, err
+	}
+	blocks = append(append([][]byte(nil), blocks...), nb...)
+	re.Set(model.EnvAuthentication, wrap(encodeAuth(computed, blocks)))
+	return re.Bytes(), nil
+}
+
+// StripAuthBlocks removes every authentication block, keeping the digest.
+func StripAuthBlocks(data []byte) ([]byte, error) {
+	re, err := SplitEnvelope(data)
+	if err != nil {
+		return nil, err
+	}
+	d, err := re.ManifestDigest(0)
+	if err != nil {
+		return nil, err
+	}
+	re.Set(model.EnvAuthentication, wrap(encodeAuth(d, nil)))
+	return re.Bytes(), nil
+}
+
+// manifestURIs collects every uri parameter value set anywhere in the manifest.
+func manifestURIs(m *model.Manifest) map[string]bool {
+	out := map[string]bool{}
+	var walk func(s *model.CommandSequence)
+	params := func(ps []model.Parameter) {
+		for _, p := range ps {
+			if p.Label == model.ParamURI && p.Value.Kind == model.KindText {
+				out[p.Value.Text] = true
+			}
+		}
+	}
+	walk = func(s *model.CommandSequence) {
+		if s == nil {
+			return
+		}
+		for _, c := range s.Commands {
+			params(c.Params)
+			for _, e := range c.Multiple {
+				params(e.Params)
+			}
+			for _, sub := range c.Sequences {
+				walk(sub)
+			}
+		}
+	}
+	for _, s := range []*model.CommandSequence{m.Common.SharedSequence, m.PayloadFetch.Seq, m.Install.Seq, m.DependencyResolution.Seq,
+		m.CandidateVerification.Seq, m.Validate, m.Load, m.Invoke, m.Uninstall} {
+		walk(s)
+	}
+	return out
+}
