@@ -789,7 +789,7 @@ func (p *proc) fetch(i int, name string) error {
 	}
 	data, err := p.fetcher.Fetch(uri)
 	if err != nil {
-		return p.fail(false, i, name, arg, ErrPayloadUnavailable, "payload not available: %v", err)
+		return p.fail(false, i, name, arg, ErrPayloadUnavailable, "%v", err)
 	}
 	n := len(data)
 	arg += fmt.Sprintf(" (%d bytes over the link)", n)

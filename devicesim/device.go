@@ -499,3 +499,31 @@ func (d *Device) chargeHash(n int) {
 var errStopped = errors.New("device stopped")
 
 func digestOf(b []byte) []byte { s := sha256.Sum256(b); return s[:] }
+
+// FlashImages returns copies of both flashes: everything the device keeps across power cycles.
+func (d *Device) FlashImages() (internal, external []byte) {
+	internal = d.Int.Snapshot()
+	if d.Ext != nil {
+		external = d.Ext.Snapshot()
+	}
+	return
+}
+
+// LoadFlashImages replaces the flash contents with saved images (same sizes as this device's
+// configuration) and powers the device off; call Restart to boot it.
+func (d *Device) LoadFlashImages(internal, external []byte) error {
+	if len(internal) != len(d.Int.data) {
+		return fmt.Errorf("saved internal flash is %d bytes, this device has %d", len(internal), len(d.Int.data))
+	}
+	if (d.Ext == nil) != (external == nil) || (d.Ext != nil && len(external) != len(d.Ext.data)) {
+		return fmt.Errorf("saved external flash does not match this device's configuration")
+	}
+	copy(d.Int.data, internal)
+	if d.Ext != nil {
+		copy(d.Ext.data, external)
+	}
+	d.st = nil
+	d.staged = -1
+	d.off = true
+	return nil
+}

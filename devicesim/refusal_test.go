@@ -21,10 +21,10 @@ func otherKey(t testing.TB) *ecdsa.PrivateKey {
 }
 
 type refusal struct {
-	name    string
-	setup   func(t *testing.T) (*Device, []byte, Payloads)
-	want    error
-	reason  string
+	name   string
+	setup  func(t *testing.T) (*Device, []byte, Payloads)
+	want   error
+	reason string
 }
 
 func TestRefusals(t *testing.T) {

@@ -1,0 +1,227 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/suit-studio/suit-studio/app"
+	"github.com/suit-studio/suit-studio/devicesim"
+)
+
+// simServeHook runs `suit sim serve` (MCUmgr SMP over a serial port); cmd/suit/serve.go sets it
+// in its init when the SMP server exists.
+var simServeHook func(env *cmdEnv, args []string) error
+
+func init() {
+	register(&command{
+		name: "sim",
+		usage: "sim run --trust PUB [--trust PUB ...] [--vendor-domain D --model M | --vendor-id HEX --class-id HEX] " +
+			"[--device-id HEX] [--sequence N] [--image FILE] [--payload URI=FILE ...] [--power-cut-at N] [--tamper OFFSET] [--state DIR] [--json] ENVELOPE\n" +
+			"       suit sim serve ...",
+		summary: "simulate a Class 1 device (10 KiB RAM, 100 KiB flash) processing an envelope step by step",
+		run:     runSim,
+	})
+}
+
+func runSim(env *cmdEnv, args []string) error {
+	if len(args) == 0 {
+		return usageErr("run 'suit help sim'", "sim needs a subcommand: run or serve")
+	}
+	switch args[0] {
+	case "run":
+		return simRun(env, args[1:])
+	case "serve":
+		if simServeHook == nil {
+			return usageErr("use 'suit sim run' to process an envelope directly", "'suit sim serve' is not available in this build yet")
+		}
+		return simServeHook(env, args[1:])
+	case "-h", "--help", "help":
+		fmt.Fprintf(env.stdout, "usage: suit %s\n", commands["sim"].usage)
+		return nil
+	}
+	return usageErr("run 'suit help sim'", "unknown sim subcommand %q (want run or serve)", args[0])
+}
+
+func simRun(env *cmdEnv, args []string) error {
+	c := commands["sim"]
+	fs := newFlags(env, c)
+	var trust, payloads multiFlag
+	vendorDomain := fs.String("vendor-domain", "", "vendor domain name; the vendor ID is UUID5(DNS, domain)")
+	modelName := fs.String("model", "", "model (class-specific information); the class ID is UUID5(vendor ID, model)")
+	vendorID := fs.String("vendor-id", "", "vendor ID as 32 hex digits or a UUID")
+	classID := fs.String("class-id", "", "class ID as 32 hex digits or a UUID")
+	deviceID := fs.String("device-id", "", "device ID as 32 hex digits or a UUID")
+	sequence := fs.Uint64("sequence", 0, "sequence number stored on the fresh device")
+	image := fs.String("image", "", "factory image in the image slot [h'00'] (default: a generated 4 KiB demo image)")
+	powerCut := fs.Int("power-cut-at", 0, "cut the power at the N-th flash write or erase (1 = the first)")
+	tamper := fs.Int("tamper", -1, "flip the bits of this byte of the staged envelope before processing")
+	stateDir := fs.String("state", "", "keep the device (its flash) in DIR between runs")
+	asJSON := fs.Bool("json", false, "print one JSON object per step, then the record")
+	fs.Var(&trust, "trust", "PEM public key the device trusts (repeatable)")
+	fs.Var(&payloads, "payload", "URI=FILE: the payload the device fetches from URI (repeatable)")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usageErr("give exactly one envelope file (binary CBOR or hex, - for stdin)", "sim run needs one ENVELOPE, got %d arguments", len(pos))
+	}
+	envelope, err := readCBOR(env, pos[0])
+	if err != nil {
+		return err
+	}
+	prov := app.SimProvisioning{VendorDomain: *vendorDomain, Model: *modelName, Sequence: *sequence}
+	for _, t := range trust {
+		b, err := readInput(env, t)
+		if err != nil {
+			return err
+		}
+		prov.TrustPEM = append(prov.TrustPEM, b)
+		prov.TrustNames = append(prov.TrustNames, t)
+	}
+	for _, id := range []struct {
+		s   string
+		dst *[]byte
+	}{{*vendorID, &prov.VendorID}, {*classID, &prov.ClassID}, {*deviceID, &prov.DeviceID}} {
+		if id.s == "" {
+			continue
+		}
+		b, err := app.ParseHexID(id.s)
+		if err != nil {
+			return inputErr(err, "IDs are 16 bytes: 32 hex digits or a UUID", "bad ID")
+		}
+		*id.dst = b
+	}
+	if *image != "" {
+		if prov.Image, err = readInput(env, *image); err != nil {
+			return err
+		}
+	}
+	pl := map[string][]byte{}
+	for _, p := range payloads {
+		uri, file, ok := strings.Cut(p, "=")
+		if !ok || uri == "" || file == "" {
+			return usageErr("write --payload http://example.com/file.bin=firmware.bin", "--payload %q is not URI=FILE", p)
+		}
+		if pl[uri], err = readInput(env, file); err != nil {
+			return err
+		}
+	}
+	if *powerCut < 0 {
+		return usageErr("N counts flash writes and erases from 1", "--power-cut-at %d is negative", *powerCut)
+	}
+	if *stateDir == "" || !fileExists(*stateDir+"/device.json") {
+		if len(prov.TrustPEM) == 0 {
+			return usageErr("give --trust PUB.pem (for the spec examples: $VECTORS/public_key.pem)", "the device needs at least one trust anchor")
+		}
+	}
+	sess, loaded, err := app.NewSimSession(prov, *stateDir)
+	if err != nil {
+		return inputErr(err, "check the keys and IDs (see 'suit help sim')", "cannot provision the simulated device")
+	}
+	if loaded && !*asJSON {
+		fmt.Fprintf(env.stderr, "suit: using the device kept in %s (provisioning options are not applied; delete the directory to start fresh)\n", *stateDir)
+	}
+	enc := json.NewEncoder(env.stdout)
+	rec, err := sess.Run(context.Background(), envelope, app.SimRun{
+		Payloads: pl, PowerCutAt: *powerCut, TamperAt: *tamper,
+		OnEvent: func(e devicesim.Event) {
+			if *asJSON {
+				enc.Encode(e)
+				return
+			}
+			fmt.Fprintln(env.stdout, formatEvent(e))
+		},
+	})
+	if err != nil {
+		return inputErr(err, "check that the state directory is writable", "simulation failed")
+	}
+	printRecord(env, rec, *asJSON)
+	switch rec.Outcome {
+	case devicesim.Applied:
+		return nil
+	case devicesim.PowerCut:
+		hint := "run again with the same --state DIR to restart the device and retry"
+		if *stateDir == "" {
+			hint = "use --state DIR to keep the device and restart it after the cut"
+		}
+		return withCode(exitPowerCut, errors.New("power cut: "+rec.Reason), hint)
+	case devicesim.NoBoot:
+		return negative("the manifest's validate/load/invoke sequences fail on this device", "the update was installed but the device does not boot: %s", rec.Reason)
+	}
+	return negative(refusalHint(rec), "the device refused the envelope: %s", rec.Reason)
+}
+
+func refusalHint(rec *devicesim.Record) string {
+	switch {
+	case errors.Is(rec.Err, devicesim.ErrPayloadDigest):
+		return "the payload does not match the manifest's image-digest (the spec examples' digests are placeholders that no real image matches)"
+	case errors.Is(rec.Err, devicesim.ErrSignature), errors.Is(rec.Err, devicesim.ErrUnsigned):
+		return "provision the device with the signer's public key (--trust), and sign the envelope"
+	case errors.Is(rec.Err, devicesim.ErrPayloadUnavailable):
+		return "map the URI to a file with --payload URI=FILE"
+	case errors.Is(rec.Err, devicesim.ErrVendorID), errors.Is(rec.Err, devicesim.ErrClassID):
+		return "provision the device with the manifest's vendor and class (--vendor-domain/--model or --vendor-id/--class-id)"
+	case errors.Is(rec.Err, devicesim.ErrRollback):
+		return "the device keeps its sequence number; use a manifest with an equal or higher one"
+	}
+	return "the device still boots the image it had"
+}
+
+func formatEvent(e devicesim.Event) string {
+	seq := e.Procedure
+	if e.Sequence != "" {
+		seq += "/" + e.Sequence
+	}
+	s := fmt.Sprintf("%4d %-24s %s%-20s", e.Step, seq, strings.Repeat("  ", e.Depth), e.Command)
+	if e.Component != "" {
+		s += " " + e.Component
+	}
+	if e.Argument != "" {
+		s += ": " + e.Argument
+	}
+	s += "  " + strings.ToUpper(string(e.Result))
+	if e.Reason != "" {
+		s += " (" + e.Reason + ")"
+	}
+	return s
+}
+
+func printRecord(env *cmdEnv, rec *devicesim.Record, asJSON bool) {
+	if asJSON {
+		type out struct {
+			Record *devicesim.Record `json:"record"`
+			Error  string            `json:"error,omitempty"`
+		}
+		o := out{Record: rec}
+		if rec.Err != nil {
+			o.Error = rec.Err.Error()
+		}
+		json.NewEncoder(env.stdout).Encode(o)
+		return
+	}
+	w := env.stdout
+	fmt.Fprintf(w, "\nresult: %s", rec.Outcome)
+	if rec.Reason != "" && rec.Outcome != devicesim.Applied {
+		fmt.Fprintf(w, ": %s", rec.Reason)
+	}
+	fmt.Fprintln(w)
+	if rec.BootReason != "" {
+		fmt.Fprintf(w, "boot: %s\n", rec.BootReason)
+	}
+	if rec.BootedImage != nil {
+		fmt.Fprintf(w, "booted image sha-256: %x\n", rec.BootedImage)
+	}
+	fmt.Fprintf(w, "installed sequence number: %d\n", rec.Installed)
+	fmt.Fprintf(w, "RAM peak: %d of %d bytes; flash: %d bytes read, %d written, %d writes/erases; simulated time %v\n",
+		rec.RAMPeak, rec.RAMBudget, rec.BytesRead, rec.BytesWritten, rec.FlashOps, rec.SimTime)
+}
+
+func fileExists(name string) bool {
+	_, err := os.Stat(name)
+	return err == nil
+}
