@@ -25,6 +25,7 @@ func (p *proc) execSeq(seq []byte, top bool) error {
 		p.sel = []int{0}
 		p.soft = false
 		p.strictOrder = true
+		p.frame = nil
 	}
 	frame, err := p.alloc("sequence frame", FrameSize, false)
 	if err != nil {
@@ -299,9 +300,6 @@ func (p *proc) paramsInto(c *cursor, i int, override bool) (string, error) {
 				}
 				p.soft = v
 			} else {
-				if v && !p.strictOrder && p.frame != nil {
-					p.frame.sources, p.frame.targets = 0, 0 // barrier
-				}
 				p.strictOrder = v
 				if !v && p.frame == nil {
 					p.frame = &orderFrame{}
@@ -345,9 +343,6 @@ func (p *proc) paramsInto(c *cursor, i int, override bool) (string, error) {
 			word += " (already set, kept)"
 		}
 		words = append(words, word)
-	}
-	if p.frame != nil && !p.strictOrder {
-		p.frame.sources, p.frame.targets = 0, 0 // override-parameters is a barrier
 	}
 	return strings.Join(words, ", "), nil
 }
