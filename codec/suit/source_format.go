@@ -447,3 +447,104 @@ func textNode(t *model.TextMap) *yaml.Node {
 	addKV(n, "languages", langs)
 	return n
 }
+
+// FormatSourceJSON returns the source form as JSON (same structure as the YAML, members in order).
+func FormatSourceJSON(env *model.Envelope) ([]byte, error) {
+	y, err := FormatSource(env)
+	if err != nil {
+		return nil, err
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(y, &doc); err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	if err := writeJSON(&buf, doc.Content[0], ""); err != nil {
+		return nil, err
+	}
+	buf.WriteByte('\n')
+	return buf.Bytes(), nil
+}
+
+func writeJSON(buf *bytes.Buffer, n *yaml.Node, indent string) error {
+	in := indent + "  "
+	switch n.Kind {
+	case yaml.MappingNode:
+		if len(n.Content) == 0 {
+			buf.WriteString("{}")
+			return nil
+		}
+		buf.WriteString("{\n")
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			buf.WriteString(in)
+			buf.WriteString(strconv.Quote(n.Content[i].Value))
+			buf.WriteString(": ")
+			if err := writeJSON(buf, n.Content[i+1], in); err != nil {
+				return err
+			}
+			if i+2 < len(n.Content) {
+				buf.WriteByte(',')
+			}
+			buf.WriteByte('\n')
+		}
+		buf.WriteString(indent + "}")
+	case yaml.SequenceNode:
+		if len(n.Content) == 0 {
+			buf.WriteString("[]")
+			return nil
+		}
+		buf.WriteString("[\n")
+		for i, c := range n.Content {
+			buf.WriteString(in)
+			if err := writeJSON(buf, c, in); err != nil {
+				return err
+			}
+			if i+1 < len(n.Content) {
+				buf.WriteByte(',')
+			}
+			buf.WriteByte('\n')
+		}
+		buf.WriteString(indent + "]")
+	case yaml.ScalarNode:
+		switch n.ShortTag() {
+		case "!!int", "!!bool", "!!null":
+			buf.WriteString(n.Value)
+		default:
+			b, err := jsonString(n.Value)
+			if err != nil {
+				return err
+			}
+			buf.Write(b)
+		}
+	default:
+		return fmt.Errorf("cannot write YAML node kind %d as JSON", n.Kind)
+	}
+	return nil
+}
+
+func jsonString(s string) ([]byte, error) {
+	var b bytes.Buffer
+	b.WriteByte('"')
+	for _, r := range s {
+		switch r {
+		case '"':
+			b.WriteString(`\"`)
+		case '\\':
+			b.WriteString(`\\`)
+		case '\n':
+			b.WriteString(`\n`)
+		case '\r':
+			b.WriteString(`\r`)
+		case '\t':
+			b.WriteString(`\t`)
+		default:
+			if r < 0x20 {
+				fmt.Fprintf(&b, `\u%04x`, r)
+			} else {
+				b.WriteRune(r)
+			}
+		}
+	}
+	b.WriteByte('"')
+	return b.Bytes(), nil
+}

@@ -205,3 +205,25 @@ func TestSeverExample2(t *testing.T) {
 		t.Fatal("an unknown member was accepted")
 	}
 }
+
+// The JSON source form of every vector parses back to the same envelope.
+func TestSourceJSONRoundTrip(t *testing.T) {
+	for name, data := range envelopeVectors(t) {
+		env, err := Decode(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		js, err := FormatSourceJSON(env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		back, err := ParseSource(js, "")
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", name, err, js)
+		}
+		got, _ := Encode(back)
+		if !bytes.Equal(got, unsignedBytes(t, env)) {
+			t.Fatalf("%s: JSON round trip differs", name)
+		}
+	}
+}
