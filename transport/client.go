@@ -22,6 +22,9 @@ type ClientOptions struct {
 	// Retries is how often a request that got no reply is sent again, and how many consecutive
 	// upload rounds may make no progress, before giving up (default 3).
 	Retries int
+	// MinRetransmit is the shortest wait before an upload request is sent again (default 20 ms;
+	// the wait adapts to the measured round trip above it).
+	MinRetransmit time.Duration
 	// Version is the SMP version to speak: Version1 (default; also understood by MCUboot serial
 	// recovery) or Version2.
 	Version uint8
@@ -58,6 +61,7 @@ type Client struct {
 	pending   map[uint8]waiter
 	lastFrame error // the last frame the reader rejected, for error messages
 	params    *Params
+	lastRTT   time.Duration // round trip of the last answered request
 
 	done    chan struct{} // closed when the reader stops
 	readErr error
@@ -263,9 +267,13 @@ func (c *Client) do(ctx context.Context, op Op, group uint16, id uint8, req, res
 			return err
 		}
 		timer := time.NewTimer(timeout)
+		sent := time.Now()
 		select {
 		case p := <-ch:
 			timer.Stop()
+			c.mu.Lock()
+			c.lastRTT = time.Since(sent)
+			c.mu.Unlock()
 			if err := ResponseError(p.Header, p.Body); err != nil {
 				return err
 			}

@@ -24,17 +24,22 @@ func NewPaced(rw io.ReadWriter, baud int) *Paced { return &Paced{rw: rw, baud: b
 
 // paceChunk is the largest piece written at once: bytes reach the other end as a UART would
 // deliver them, a few at a time, not in one burst after the whole write's time.
-const paceChunk = 16
+const paceChunk = 32
 
 func (p *Paced) byteTime(n int) time.Duration {
 	return time.Duration(int64(n) * 10 * int64(time.Second) / int64(p.baud))
 }
 
+// paceSlack is how far the virtual clock may lag behind real time before the line counts as
+// idle. Within it, time lost to oversleeping is made up by the following bytes, so the average
+// rate is the baud rate however coarse the OS timer is.
+const paceSlack = 5 * time.Millisecond
+
 // wait advances the virtual clock *next by n bytes and sleeps until the bytes "have left".
 func (p *Paced) wait(next *time.Time, n int) {
 	now := time.Now()
-	if next.Before(now) {
-		*next = now
+	if now.Sub(*next) > paceSlack {
+		*next = now // the line was idle
 	}
 	*next = next.Add(p.byteTime(n))
 	if d := time.Until(*next); d > 0 {

@@ -221,34 +221,55 @@ func (u *uploader) progress(done int) {
 	u.opts.Progress(p)
 }
 
+// run drives the upload. Replies are matched to requests by sequence number; a reply to a later
+// request speaks for earlier ones whose replies were lost. Waits adapt to the measured round trip
+// (like TCP's retransmission timer), so a lost request costs a few round trips, not a full timeout.
+// The upload gives up when the device has not answered Retries+1 resends over at least Timeout, or
+// has not advanced for (Retries+1)*Timeout: bounded, however lossy the link.
 func (u *uploader) run(ctx context.Context) error {
 	defer u.abandon()
 	total := len(u.data)
 	acked, next := 0, 0
-	fails := 0
-	limit := u.c.opts.Retries
-	fail := func(why string) error {
-		fails++
-		u.shrink = min(u.shrink+1, 4)
-		u.streak = 0
-		if fails > limit {
-			return fmt.Errorf("%w: %s, %d times in a row at offset %d of %d: check the cable and the port; pushing again resumes from the device's offset",
-				ErrNoProgress, why, fails, acked, total)
+	timeout := u.c.opts.Timeout
+	now := time.Now()
+	lastReply, lastProgress := now, now
+	silent := 0 // retransmission timeouts since the last reply
+	replied := false
+	// Seed the round-trip estimate from the params exchange. Resending the offset-0 request early
+	// is safe: the device resumes an upload with the same SHA-256 instead of starting over.
+	u.c.mu.Lock()
+	srtt := u.c.lastRTT
+	u.c.mu.Unlock()
+	rto := func() time.Duration {
+		floor := u.c.opts.MinRetransmit
+		if floor <= 0 {
+			floor = 20 * time.Millisecond
 		}
-		u.c.logf("upload: %s at offset %d, resending (attempt %d of %d)", why, acked, fails, limit)
+		return min(timeout, max(floor, 4*srtt+floor))
+	}
+	cwnd := u.window // requests in flight now: 1 after a loss, back to the window as replies come
+	setback := func(why string) error {
+		u.shrink = min(u.shrink+1, 4)
+		cwnd = 1
+		u.streak = 0
+		if d := time.Since(lastProgress); d >= time.Duration(u.c.opts.Retries+1)*timeout {
+			return fmt.Errorf("%w: %s; stuck at offset %d of %d for %s: check the cable and the port; pushing again resumes from the device's offset",
+				ErrNoProgress, why, acked, total, d.Round(time.Millisecond))
+		}
+		u.c.logf("upload: %s at offset %d, resending", why, acked)
 		return nil
 	}
 	for {
 		// Fill the window. The request at offset 0 carries len and sha and may make the device
 		// resume elsewhere, so nothing is pipelined behind it.
-		for len(u.inflight) < u.window && next < total {
+		for len(u.inflight) < cwnd && next < total {
 			if next == 0 && len(u.inflight) > 0 {
 				break
 			}
 			startReq := next == 0
 			n, err := u.sendAt(next)
 			if err != nil {
-				return err
+				return fmt.Errorf("upload interrupted at offset %d of %d: %w", acked, total, err)
 			}
 			next += n
 			if startReq {
@@ -258,19 +279,16 @@ func (u *uploader) run(ctx context.Context) error {
 		if len(u.inflight) == 0 {
 			return fmt.Errorf("upload stalled at offset %d of %d", acked, total)
 		}
-		deadline := u.inflight[0].sentAt.Add(u.c.opts.Timeout)
-		timer := time.NewTimer(time.Until(deadline))
+		timer := time.NewTimer(time.Until(u.inflight[0].sentAt.Add(rto())))
 		var p Packet
 		select {
 		case p = <-u.resp:
 			timer.Stop()
 		case <-timer.C:
-			u.abandon()
-			next = acked
-			if err := fail(fmt.Sprintf("no reply within %s", u.c.opts.Timeout)); err != nil {
-				return u.c.noReplyUpload(err)
+			select {
+			case p = <-u.resp: // the reply came while we were busy writing
+			default:
 			}
-			continue
 		case <-ctx.Done():
 			timer.Stop()
 			return fmt.Errorf("upload cancelled at offset %d of %d: %w (pushing again resumes)", acked, total, ctx.Err())
@@ -280,6 +298,25 @@ func (u *uploader) run(ctx context.Context) error {
 		case <-u.c.closed:
 			timer.Stop()
 			return ErrClosed
+		}
+		if p.Body == nil && p.Seq == 0 && p.Group == 0 {
+			// No reply within the retransmission timeout: send the window again from acked.
+			u.abandon()
+			next = acked
+			silent++
+			bound := timeout
+			if !replied {
+				bound = max(timeout, u.c.opts.EraseTimeout) // the device may be erasing its slot
+			}
+			if silent > u.c.opts.Retries && time.Since(lastReply) >= bound {
+				err := fmt.Errorf("%w within %s to image upload at offset %d of %d: check the port and that the device runs an SMP server; pushing again resumes",
+					ErrTimeout, bound, acked, total)
+				return u.c.noReplyUpload(err)
+			}
+			if err := setback(fmt.Sprintf("no reply within %s", rto().Round(time.Millisecond))); err != nil {
+				return err
+			}
+			continue
 		}
 		idx := -1
 		for i, f := range u.inflight {
@@ -292,6 +329,14 @@ func (u *uploader) run(ctx context.Context) error {
 			continue // a reply to a request given up on
 		}
 		f := u.inflight[idx]
+		lastReply = time.Now()
+		silent = 0
+		replied = true
+		if sample := lastReply.Sub(f.sentAt); srtt == 0 {
+			srtt = sample
+		} else {
+			srtt += (sample - srtt) / 8
+		}
 		for _, older := range u.inflight[:idx] {
 			u.c.forget(older.seq) // their replies were lost; this later reply speaks for them
 		}
@@ -301,7 +346,7 @@ func (u *uploader) run(ctx context.Context) error {
 			if errors.As(err, &de) && de.Busy() {
 				u.abandon()
 				next = acked
-				if ferr := fail("device busy"); ferr != nil {
+				if ferr := setback("device busy"); ferr != nil {
 					return fmt.Errorf("upload at offset %d: %w", acked, err)
 				}
 				time.Sleep(50 * time.Millisecond)
@@ -320,8 +365,11 @@ func (u *uploader) run(ctx context.Context) error {
 		switch {
 		case off == f.end:
 			acked = off
-			fails = 0
+			lastProgress = time.Now()
 			u.streak++
+			if cwnd < u.window && u.streak%4 == 0 {
+				cwnd++
+			}
 			if u.shrink > 0 && u.streak >= 16 {
 				u.shrink--
 				u.streak = 0
@@ -332,10 +380,11 @@ func (u *uploader) run(ctx context.Context) error {
 			if f.off == 0 && off > f.end && acked == 0 {
 				u.res.ResumedFrom = off
 				u.c.logf("device already holds %d bytes of this image: resuming", off)
-			} else if off < f.end {
-				if err := fail(fmt.Sprintf("device expects offset %d (a request was lost)", off)); err != nil {
-					return err
-				}
+			}
+			if off > acked {
+				lastProgress = time.Now()
+			} else if err := setback(fmt.Sprintf("device expects offset %d (a request was lost)", off)); err != nil {
+				return err
 			}
 			u.abandon()
 			acked, next = off, off
