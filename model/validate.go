@@ -158,9 +158,6 @@ func (v *validator) manifest(env *Envelope) {
 			}
 		}
 	}
-	if env.Auth != nil && len(env.Auth.Blocks) == 0 {
-		v.add(Warning, "envelope/authentication-wrapper", "the envelope is not signed: a processor refuses it", "sign it (suit sign --key KEY)")
-	}
 }
 
 func (v *validator) indexOf(id ComponentID) int {
