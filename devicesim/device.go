@@ -23,6 +23,7 @@ type Config struct {
 	ImageSlot      uint64 // slot index component [h'00'] reports to component-slot, default 0
 	ChunkSize      int    // transfer buffer for copying and hashing, default 256 B
 	MaxTrust       int    // trust anchors the state area holds, default 4
+	MaxCommands    int    // watchdog: commands one procedure may execute, default 2000
 }
 
 func (c Config) withDefaults() Config {
@@ -40,6 +41,7 @@ func (c Config) withDefaults() Config {
 	def(&c.MaxComponents, 3)
 	def(&c.ChunkSize, 256)
 	def(&c.MaxTrust, 4)
+	def(&c.MaxCommands, 2000)
 	return c
 }
 

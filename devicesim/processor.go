@@ -97,6 +97,7 @@ type proc struct {
 	frame       *orderFrame
 
 	runSeqIsolated    int
+	cmdCount          int
 	runSeqIndexSet    bool
 	runSeqIsolatedAll bool
 }

@@ -293,3 +293,33 @@ func (d *Device) RollbackSequence(seq uint64) error {
 	d.emit(Event{Procedure: "fault", Command: "roll back sequence number", Argument: fmt.Sprintf("%d -> %d", st.seq, seq), Result: Info})
 	return nil
 }
+
+// Verify authenticates the staged envelope and checks its manifest (version, sequence number,
+// components, severed members) without running any command sequence and without writing flash.
+func (d *Device) Verify() *Record {
+	base := d.startRun("verify")
+	rec := &Record{Outcome: Applied}
+	if d.staged < 0 {
+		rec.Outcome, rec.Err = Refused, ErrInvalid
+		rec.Reason = "no envelope is staged"
+		return d.finishRecord(rec, base)
+	}
+	st, err := d.readState()
+	if err == nil {
+		d.st = st
+		p := d.newProc("verify", st, nil)
+		err = p.load(flashSource{d.Int, d.candidate.Offset, d.staged}, d.Int, d.candidate.Offset)
+		rec.SequenceNumber = p.seq
+		rec.ManifestDigest = append([]byte(nil), p.digest[:]...)
+		p.free()
+	}
+	if err != nil {
+		rec.Outcome, rec.Err, rec.Reason = Refused, err, err.Error()
+		var fl *failure
+		if errors.As(err, &fl) {
+			ev := fl.ev
+			rec.Failure, rec.Reason = &ev, fl.se.Reason
+		}
+	}
+	return d.finishRecord(rec, base)
+}
