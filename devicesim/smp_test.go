@@ -71,7 +71,7 @@ func TestSMPPushEnvelope(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 
-	env, img := integratedEnvelope(t, 1, 12<<10)
+	env, img := integratedEnvelope(t, 2, 12<<10)
 	res, err := c.Upload(ctx, env, transport.UploadOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -89,7 +89,7 @@ func TestSMPPushEnvelope(t *testing.T) {
 		t.Fatalf("confirm: %v", err)
 	}
 	seqNr, digest, ok := d.Installed()
-	if !ok || seqNr != 1 || st.Images[0].Version != "1" || !bytes.Equal(st.Images[0].Hash, digest) {
+	if !ok || seqNr != 2 || st.Images[0].Version != "2" || !bytes.Equal(st.Images[0].Hash, digest) {
 		t.Fatalf("after confirm: %+v (device seq %d)", st, seqNr)
 	}
 	if !bytes.Equal(d.ComponentContent(0), img) {
@@ -103,13 +103,15 @@ func TestSMPPushEnvelope(t *testing.T) {
 		t.Fatal(err)
 	}
 	mu.Lock()
-	defer mu.Unlock()
-	if len(records) != 2 || records[0].Outcome != Applied {
-		t.Fatalf("records: %d", len(records))
+	n, first := len(records), records[0].Outcome
+	mu.Unlock()
+	if n != 2 || first != Applied {
+		t.Fatalf("records: %d", n)
 	}
 
-	// The same envelope again: the device refuses (sequence number not higher) and says why.
-	if _, err := c.Upload(ctx, env, transport.UploadOptions{}); err != nil {
+	// An older envelope: the device refuses (lower sequence number) and says why.
+	old, _ := integratedEnvelope(t, 1, 4096)
+	if _, err := c.Upload(ctx, old, transport.UploadOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	_, err = c.SetImageState(ctx, nil, true)
@@ -118,7 +120,7 @@ func TestSMPPushEnvelope(t *testing.T) {
 	}
 
 	// A damaged envelope (bit flip in the payload) is refused too: the device never installs it.
-	env2, _ := integratedEnvelope(t, 2, 4096)
+	env2, _ := integratedEnvelope(t, 3, 4096)
 	env2[len(env2)-10] ^= 0x01
 	if _, err := c.Upload(ctx, env2, transport.UploadOptions{}); err != nil {
 		t.Fatal(err)
@@ -128,7 +130,7 @@ func TestSMPPushEnvelope(t *testing.T) {
 	if !errors.As(err, &de) || de.RC != transport.MgmtAccessDenied {
 		t.Fatalf("damaged envelope: %v", err)
 	}
-	if s, _, _ := d.Installed(); s != 1 {
+	if s, _, _ := d.Installed(); s != 2 {
 		t.Fatalf("sequence %d after refused updates", s)
 	}
 	// Errors in words.
