@@ -108,10 +108,14 @@ func main() {
 func runMain(env *cmdEnv, args []string) int {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		if len(args) > 1 {
-			if c := commands[args[1]]; c != nil {
-				fmt.Fprintf(env.stdout, "usage: suit %s\n\n%s\n", c.usage, c.summary)
-				return exitOK
+			c := commands[args[1]]
+			if c == nil {
+				fmt.Fprintf(env.stderr, "suit: error: unknown command %q\n", args[1])
+				fmt.Fprintf(env.stderr, "suit: hint: run 'suit help' for the list of commands\n")
+				return exitUsage
 			}
+			fmt.Fprintf(env.stdout, "usage: suit %s\n\n%s\n", c.usage, c.summary)
+			return exitOK
 		}
 		printUsage(env.stdout)
 		if len(args) == 0 {
