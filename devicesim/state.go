@@ -17,8 +17,9 @@ import (
 //
 // body:
 //
-//	version u8 (1) | flags u8 (bit0: device ID set) | pending u8 (component bit mask to copy
-//	from candidate to active at boot) | anchor count u8 | sequence u64 | vendor ID [16] |
+//	version u8 (1) | flags u8 (bit0: device ID set, bit1: stale version set) | pending u8
+//	(component bit mask to copy from candidate to active at boot) | anchor count u8 |
+//	sequence u64 | RFC 4108 stale version u64 | vendor ID [16] |
 //	class ID [16] | device ID [16] | per component: active length u32, candidate offset u32,
 //	candidate length u32 (3 components) | manifest digest [32] | anchors: kind u8, length u8, key |
 //	installed envelope length u16 | installed envelope (tag 107 { 2: auth, 3: manifest })
@@ -48,6 +49,8 @@ type bootState struct {
 	candOff   [3]uint32
 	candLen   [3]uint32
 	manDigest [32]byte
+	hasStale  bool
+	stale     uint64 // RFC 4108: packages at this version or older are refused
 	anchors   []anchor
 	envOff    int // flash offset of the installed envelope
 	envLen    int
@@ -65,8 +68,12 @@ func (s *bootState) fixedBody() []byte {
 	if s.hasDevice {
 		flags |= 1
 	}
+	if s.hasStale {
+		flags |= 2
+	}
 	b = append(b, 1, flags, s.pending, byte(len(s.anchors)))
 	b = binary.LittleEndian.AppendUint64(b, s.seq)
+	b = binary.LittleEndian.AppendUint64(b, s.stale)
 	b = append(b, s.vendor[:]...)
 	b = append(b, s.class[:]...)
 	b = append(b, s.device[:]...)
@@ -264,7 +271,7 @@ func (d *Device) readStateCopy(r Region) (*bootState, error) {
 	if binary.LittleEndian.Uint32(want[:]) != crc {
 		return nil, fmt.Errorf("CRC mismatch")
 	}
-	fixedLen := 4 + 8 + 48 + 36 + 32
+	fixedLen := 4 + 8 + 8 + 48 + 36 + 32
 	if bodyLen < fixedLen+2 {
 		return nil, fmt.Errorf("short body")
 	}
@@ -277,9 +284,12 @@ func (d *Device) readStateCopy(r Region) (*bootState, error) {
 		return nil, fmt.Errorf("unknown state version %d", b[0])
 	}
 	s.hasDevice = b[1]&1 != 0
+	s.hasStale = b[1]&2 != 0
 	s.pending = b[2]
 	nAnchors := int(b[3])
 	s.seq = binary.LittleEndian.Uint64(b[4:])
+	s.stale = binary.LittleEndian.Uint64(b[12:])
+	b = b[8:]
 	copy(s.vendor[:], b[12:28])
 	copy(s.class[:], b[28:44])
 	copy(s.device[:], b[44:60])
