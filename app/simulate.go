@@ -264,3 +264,40 @@ func (s *SimSession) RollbackSequence(seq uint64) error {
 	}
 	return s.Save()
 }
+
+// IsCMSPackage reports whether data looks like a DER ContentInfo (an RFC 4108 firmware package)
+// rather than a CBOR SUIT envelope.
+func IsCMSPackage(data []byte) bool { return len(data) > 2 && data[0] == 0x30 }
+
+// RunCMS powers the device on, stages an RFC 4108 firmware package and loads it. The result
+// carries the load receipt or load error (DER) the device answers with.
+func (s *SimSession) RunCMS(ctx context.Context, pkg []byte, id devicesim.CMSIdentity, r SimRun) (*devicesim.CMSResult, error) {
+	d := s.Device
+	d.SetEventHandler(func(e devicesim.Event) {
+		if r.OnEvent != nil {
+			r.OnEvent(e)
+		}
+	})
+	defer d.SetEventHandler(nil)
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	if d.PoweredOff() {
+		d.Restart()
+	}
+	d.PowerCutAt(r.PowerCutAt)
+	var res *devicesim.CMSResult
+	if err := d.Stage(pkg); err != nil {
+		rec := &devicesim.Record{Outcome: devicesim.Refused, Reason: err.Error(), Err: err, RAMBudget: d.RAM.Budget()}
+		if errors.Is(err, devicesim.ErrPowerCut) {
+			rec.Outcome = devicesim.PowerCut
+		}
+		res = &devicesim.CMSResult{Record: rec}
+	} else {
+		res = d.LoadCMS(id)
+	}
+	if err := s.Save(); err != nil {
+		return res, fmt.Errorf("saving the device state: %w", err)
+	}
+	return res, nil
+}

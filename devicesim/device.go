@@ -450,7 +450,6 @@ func (d *Device) StagedLen() int { return d.staged }
 
 func (d *Device) startRun(proc string) (base runBase) {
 	d.evProc = proc
-	d.RAM.resetPeak()
 	d.evBase = [2]int64{d.bytesRead, d.bytesWritten}
 	return runBase{read: d.bytesRead, written: d.bytesWritten, clock: d.clock, ops: d.ops, step: d.step}
 }

@@ -132,6 +132,7 @@ func (d *Device) locateFirmware(base, size int) (off, n int, err error) {
 
 // LoadCMS processes the staged RFC 4108 firmware package.
 func (d *Device) LoadCMS(id CMSIdentity) *CMSResult {
+	d.RAM.resetPeak()
 	base := d.startRun("rfc4108")
 	res := &CMSResult{Record: &Record{}}
 	rec := res.Record
@@ -147,6 +148,7 @@ func (d *Device) LoadCMS(id CMSIdentity) *CMSResult {
 		rec.Failure = &ev
 		if errors.Is(err, ErrPowerCut) || d.off {
 			rec.Outcome = PowerCut
+			d.finishRecord(rec, base)
 			return res
 		}
 		rec.Outcome = Refused
@@ -261,6 +263,7 @@ func (d *Device) LoadCMS(id CMSIdentity) *CMSResult {
 	rec.Booted, rec.BootedImage, rec.BootReason = b.Booted, b.BootedImage, b.BootReason
 	if b.Outcome == PowerCut {
 		rec.Outcome = PowerCut
+		d.finishRecord(rec, base)
 		return res
 	}
 	rec.Outcome = Applied

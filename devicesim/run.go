@@ -13,6 +13,7 @@ import (
 // write), restarts, and its boot loader installs the staged images and runs the invocation
 // procedure. When anything fails the device keeps its state and boots what it had.
 func (d *Device) Update(f Fetcher) *Record {
+	d.RAM.resetPeak()
 	base := d.startRun("update")
 	rec := &Record{}
 	fail := func(err error) *Record {
@@ -142,6 +143,7 @@ func (d *Device) Restart() *Record {
 	d.off = false
 	d.cutAt = 0
 	d.RAM.freeAll()
+	d.RAM.resetPeak()
 	d.staged = -1
 	d.emit(Event{Procedure: "boot", Command: "reset", Result: Info, Reason: ""})
 	return d.boot()
@@ -222,8 +224,8 @@ func (d *Device) boot() *Record {
 		c := d.comps[0]
 		rec.Booted = true
 		rec.BootedImage = digestOf(d.ComponentContent(0))
-		rec.BootReason = fmt.Sprintf("no manifest installed: the boot loader starts the factory image (%d bytes) unchecked", c.Length)
-		d.emit(Event{Procedure: "boot", Command: "invoke", Component: fmt.Sprintf("[h'%x'] %s", c.ID, c.Name), Argument: "factory image", Result: Pass, Reason: rec.BootReason})
+		rec.BootReason = fmt.Sprintf("no SUIT manifest installed: the boot loader starts the image slot (%d bytes) without a manifest check", c.Length)
+		d.emit(Event{Procedure: "boot", Command: "start-image", Component: fmt.Sprintf("[h'%x'] %s", c.ID, c.Name), Argument: "no manifest", Result: Pass, Reason: rec.BootReason})
 		rec.Outcome = Applied
 		return done(nil)
 	}
@@ -297,6 +299,7 @@ func (d *Device) RollbackSequence(seq uint64) error {
 // Verify authenticates the staged envelope and checks its manifest (version, sequence number,
 // components, severed members) without running any command sequence and without writing flash.
 func (d *Device) Verify() *Record {
+	d.RAM.resetPeak()
 	base := d.startRun("verify")
 	rec := &Record{Outcome: Applied}
 	if d.staged < 0 {

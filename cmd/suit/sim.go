@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"encoding/asn1"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/suit-studio/suit-studio/app"
@@ -20,7 +23,8 @@ func init() {
 	register(&command{
 		name: "sim",
 		usage: "sim run --trust PUB [--trust PUB ...] [--vendor-domain D --model M | --vendor-id HEX --class-id HEX] " +
-			"[--device-id HEX] [--sequence N] [--image FILE] [--payload URI=FILE ...] [--power-cut-at N] [--tamper OFFSET] [--state DIR] [--json] ENVELOPE\n" +
+			"[--device-id HEX] [--sequence N] [--image FILE] [--payload URI=FILE ...] [--power-cut-at N] [--tamper OFFSET] [--state DIR] [--json] " +
+			"[--hw-type OID --hw-serial HEX --receipt FILE] ENVELOPE|PACKAGE\n" +
 			"       suit sim serve ...",
 		summary: "simulate a Class 1 device (10 KiB RAM, 100 KiB flash) processing an envelope step by step",
 		run:     runSim,
@@ -61,6 +65,9 @@ func simRun(env *cmdEnv, args []string) error {
 	tamper := fs.Int("tamper", -1, "flip the bits of this byte of the staged envelope before processing")
 	stateDir := fs.String("state", "", "keep the device (its flash) in DIR between runs")
 	asJSON := fs.Bool("json", false, "print one JSON object per step, then the record")
+	hwType := fs.String("hw-type", "1.3.6.1.4.1.99999.1.1", "RFC 4108 packages: the device's hardware module type (OID)")
+	hwSerial := fs.String("hw-serial", "00000001", "RFC 4108 packages: the device's serial number (hex)")
+	receiptOut := fs.String("receipt", "", "RFC 4108 packages: write the device's load receipt or load error (DER) to FILE")
 	fs.Var(&trust, "trust", "PEM public key the device trusts (repeatable)")
 	fs.Var(&payloads, "payload", "URI=FILE: the payload the device fetches from URI (repeatable)")
 	pos, err := parseFlags(fs, args)
@@ -127,7 +134,7 @@ func simRun(env *cmdEnv, args []string) error {
 		fmt.Fprintf(env.stderr, "suit: using the device kept in %s (provisioning options are not applied; delete the directory to start fresh)\n", *stateDir)
 	}
 	enc := json.NewEncoder(env.stdout)
-	rec, err := sess.Run(context.Background(), envelope, app.SimRun{
+	run := app.SimRun{
 		Payloads: pl, PowerCutAt: *powerCut, TamperAt: *tamper,
 		OnEvent: func(e devicesim.Event) {
 			if *asJSON {
@@ -136,9 +143,34 @@ func simRun(env *cmdEnv, args []string) error {
 			}
 			fmt.Fprintln(env.stdout, formatEvent(e))
 		},
-	})
-	if err != nil {
-		return inputErr(err, "check that the state directory is writable", "simulation failed")
+	}
+	var rec *devicesim.Record
+	if app.IsCMSPackage(envelope) {
+		id := devicesim.CMSIdentity{}
+		if id.HWType, err = parseOID(*hwType); err != nil {
+			return usageErr("write the OID in dotted form, e.g. 1.3.6.1.4.1.99999.1.1", "--hw-type %q: %v", *hwType, err)
+		}
+		if id.HWSerial, err = hex.DecodeString(*hwSerial); err != nil {
+			return usageErr("give the serial number in hex", "--hw-serial %q is not hex", *hwSerial)
+		}
+		res, err := sess.RunCMS(context.Background(), envelope, id, run)
+		if err != nil {
+			return inputErr(err, "check that the state directory is writable", "simulation failed")
+		}
+		rec = res.Record
+		if res.Code != 0 && !*asJSON {
+			fmt.Fprintf(env.stdout, "load error: %s (%d)\n", res.Code, int(res.Code))
+		}
+		if *receiptOut != "" && res.Report != nil {
+			if err := writeOutput(env, *receiptOut, res.Report, true); err != nil {
+				return err
+			}
+		}
+	} else {
+		rec, err = sess.Run(context.Background(), envelope, run)
+		if err != nil {
+			return inputErr(err, "check that the state directory is writable", "simulation failed")
+		}
 	}
 	printRecord(env, rec, *asJSON)
 	switch rec.Outcome {
@@ -219,6 +251,21 @@ func printRecord(env *cmdEnv, rec *devicesim.Record, asJSON bool) {
 	fmt.Fprintf(w, "installed sequence number: %d\n", rec.Installed)
 	fmt.Fprintf(w, "RAM peak: %d of %d bytes; flash: %d bytes read, %d written, %d writes/erases; simulated time %v\n",
 		rec.RAMPeak, rec.RAMBudget, rec.BytesRead, rec.BytesWritten, rec.FlashOps, rec.SimTime)
+}
+
+func parseOID(s string) (asn1.ObjectIdentifier, error) {
+	var oid asn1.ObjectIdentifier
+	for _, part := range strings.Split(s, ".") {
+		n, err := strconv.Atoi(part)
+		if err != nil || n < 0 {
+			return nil, fmt.Errorf("%q is not a number", part)
+		}
+		oid = append(oid, n)
+	}
+	if len(oid) < 2 {
+		return nil, fmt.Errorf("an OID has at least two arcs")
+	}
+	return oid, nil
 }
 
 func fileExists(name string) bool {
