@@ -1,0 +1,534 @@
+package ui
+
+import (
+	"encoding/hex"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/storage"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/suit-studio/suit-studio/app"
+	"github.com/suit-studio/suit-studio/codec/diag"
+	"github.com/suit-studio/suit-studio/codec/suit"
+)
+
+// maxHexBytes bounds the hex view: a TextGrid of millions of cells is slow, and the bytes that
+// matter for review (the manifest) come first.
+const maxHexBytes = 64 << 10
+
+// inspectorView shows any envelope as it is on the wire: the structure tree, the diagnostic
+// notation and the hex bytes side by side, linked by byte ranges; below, verification against
+// the trusted keys, what the manifest would do, and the size of each part.
+type inspectorView struct {
+	s       *Studio
+	content fyne.CanvasObject
+
+	in    *app.Inspection
+	dirty bool // the document changed since the last inspection
+
+	nodes    []*diag.Node // tree node id = index
+	ids      map[*diag.Node]string
+	kids     map[string][]string
+	tree     *widget.Tree
+	selected *diag.Node
+
+	notation *widget.TextGrid
+	hex      *hexGrid
+	hexRange [2]int // highlighted bytes
+
+	header   *widget.Label
+	verdict  *fyne.Container
+	keys     *fyne.Container
+	describe *fyne.Container
+	sizes    *fyne.Container
+	detail   *widget.Label
+	// verdictTitle is the verification verdict's headline, kept for tests and screenshots.
+	verdictTitle string
+}
+
+// hexGrid is a TextGrid that reports which cell was tapped.
+type hexGrid struct {
+	widget.TextGrid
+	onTap func(row, col int)
+}
+
+func newHexGrid() *hexGrid {
+	g := &hexGrid{}
+	g.ExtendBaseWidget(g)
+	return g
+}
+
+// Tapped selects the element whose bytes were tapped.
+func (g *hexGrid) Tapped(ev *fyne.PointEvent) {
+	if g.onTap != nil {
+		r, c := g.CursorLocationForPosition(ev.Position)
+		g.onTap(r, c)
+	}
+}
+
+func newInspectorView(s *Studio) *inspectorView {
+	v := &inspectorView{s: s, dirty: true}
+	v.tree = widget.NewTree(
+		func(uid widget.TreeNodeID) []widget.TreeNodeID { return v.kids[uid] },
+		func(uid widget.TreeNodeID) bool { return len(v.kids[uid]) > 0 },
+		func(bool) fyne.CanvasObject { return widget.NewLabel("authentication-wrapper: h'0000'") },
+		func(uid widget.TreeNodeID, _ bool, o fyne.CanvasObject) {
+			if n := v.node(uid); n != nil {
+				o.(*widget.Label).SetText(nodeText(n))
+			}
+		},
+	)
+	v.tree.OnSelected = func(uid widget.TreeNodeID) {
+		if n := v.node(uid); n != nil && n != v.selected {
+			v.selectNode(n, false)
+		}
+	}
+	v.notation = widget.NewTextGrid()
+	v.hex = newHexGrid()
+	v.hex.onTap = func(row, col int) {
+		if v.in == nil {
+			return
+		}
+		off := app.HexOffset(row, col, min(len(v.in.Data), maxHexBytes))
+		if off < 0 {
+			return
+		}
+		if n := v.in.Tree.At(off); n != nil {
+			v.selectNode(n, true)
+		}
+	}
+	v.header = widget.NewLabel("")
+	v.header.Wrapping = fyne.TextWrapWord
+	v.detail = widget.NewLabel("Select an element in the tree or tap its bytes.")
+	v.detail.Wrapping = fyne.TextWrapWord
+	v.verdict = container.NewVBox()
+	v.keys = container.NewVBox()
+	v.describe = container.NewVBox()
+	v.sizes = container.NewVBox()
+
+	openBtn := widget.NewButtonWithIcon("Inspect a file…", iconOpen(), v.openDialog)
+	current := widget.NewButtonWithIcon("Inspect the document", theme.ViewRefreshIcon(), func() {
+		v.dirty = true
+		v.showDocument()
+	})
+	addKey := widget.NewButtonWithIcon("Add trusted key…", theme.ContentAddIcon(), v.addKeyDialog)
+
+	trio := container.NewHSplit(
+		container.NewBorder(widget.NewLabelWithStyle("Structure", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), nil, nil, nil, v.tree),
+		container.NewHSplit(
+			container.NewBorder(widget.NewLabelWithStyle("Diagnostic notation", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), nil, nil, nil, v.notation),
+			container.NewBorder(widget.NewLabelWithStyle("Bytes", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), v.detail, nil, nil, v.hex),
+		),
+	)
+	trio.Offset = 0.3
+	verification := container.NewVScroll(container.NewVBox(v.verdict, widget.NewSeparator(),
+		widget.NewLabelWithStyle("Trusted public keys", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), v.keys, addKey))
+	tabs := container.NewAppTabs(
+		container.NewTabItem("Verification", verification),
+		container.NewTabItem("What it would do", container.NewVScroll(v.describe)),
+		container.NewTabItem("Sizes", container.NewVScroll(v.sizes)),
+	)
+	split := container.NewVSplit(trio, tabs)
+	split.Offset = 0.6
+	v.content = container.NewBorder(container.NewBorder(nil, nil, nil, container.NewHBox(current, openBtn), v.header), nil, nil, nil, split)
+	v.refreshKeys()
+	return v
+}
+
+func (v *inspectorView) node(uid string) *diag.Node {
+	i, err := strconv.Atoi(uid)
+	if err != nil || i < 0 || i >= len(v.nodes) {
+		return nil
+	}
+	return v.nodes[i]
+}
+
+func nodeText(n *diag.Node) string {
+	s := n.Label
+	if n.Summary != "" && len(n.Children) == 0 {
+		s += ": " + n.Summary
+	}
+	return fmt.Sprintf("%s  (%d B)", s, n.End-n.Start)
+}
+
+// documentChanged marks the inspection stale; it is redone when the inspector is shown.
+func (v *inspectorView) documentChanged() {
+	v.dirty = true
+}
+
+// showDocument inspects the current document's encoding (if it changed).
+func (v *inspectorView) showDocument() {
+	if !v.dirty {
+		return
+	}
+	v.dirty = false
+	data, err := v.s.doc.Encode()
+	if err != nil {
+		v.showError("The document cannot be encoded yet: " + err.Error() + ". Fix the errors listed in the editor.")
+		return
+	}
+	v.Inspect(data, "Document "+strings.TrimPrefix(v.s.doc.Title(), "*"))
+}
+
+func (v *inspectorView) showError(msg string) {
+	v.in = nil
+	v.header.SetText(msg)
+	v.nodes, v.kids = nil, nil
+	v.tree.Refresh()
+	v.notation.SetText("")
+	v.hex.SetText("")
+	v.verdict.RemoveAll()
+	v.describe.RemoveAll()
+	v.sizes.RemoveAll()
+}
+
+// Inspect shows envelope bytes (analysis and verification run in the background).
+func (v *inspectorView) Inspect(data []byte, source string) {
+	keys := append([]string(nil), v.s.TrustedKeys...)
+	v.s.background(func() func() {
+		in, err := app.Inspect(data)
+		var ver *suit.Verification
+		var kerrs []error
+		var verr error
+		if err == nil {
+			ver, kerrs, verr = app.VerifyWithFiles(data, keys)
+		}
+		return func() {
+			if err != nil {
+				v.showError(source + ": not a CBOR envelope: " + err.Error())
+				return
+			}
+			v.show(in, source)
+			v.showVerification(ver, kerrs, verr)
+		}
+	})
+}
+
+func (v *inspectorView) show(in *app.Inspection, source string) {
+	v.in = in
+	head := fmt.Sprintf("%s: %d bytes.", source, len(in.Data))
+	if in.DecodeErr != nil {
+		head += " Not a valid SUIT envelope: " + in.DecodeErr.Error()
+	}
+	v.header.SetText(head)
+	v.nodes = nil
+	v.ids = map[*diag.Node]string{}
+	v.kids = map[string][]string{}
+	var add func(n *diag.Node, parent string)
+	add = func(n *diag.Node, parent string) {
+		n = innerNode(n)
+		id := strconv.Itoa(len(v.nodes))
+		v.nodes = append(v.nodes, n)
+		v.ids[n] = id
+		v.kids[parent] = append(v.kids[parent], id)
+		for _, c := range n.Children {
+			add(c, id)
+		}
+	}
+	add(in.Tree, "")
+	v.tree.Refresh()
+	v.tree.OpenBranch("0")
+	if len(v.kids["0"]) > 0 {
+		for _, k := range v.kids["0"] {
+			v.tree.OpenBranch(k)
+		}
+	}
+	v.notation.SetText(in.Notation)
+	shown := in.Data
+	if len(shown) > maxHexBytes {
+		shown = shown[:maxHexBytes]
+	}
+	v.hex.SetText(app.HexDump(shown))
+	v.hexRange = [2]int{0, 0}
+	v.selected = nil
+
+	v.describe.RemoveAll()
+	if in.Describe != nil {
+		for _, note := range in.Describe.Notes {
+			v.describe.Add(wrapLabel(note))
+		}
+		for _, p := range in.Describe.Procedures {
+			v.describe.Add(widget.NewLabelWithStyle(p.Name+" procedure: "+p.Summary, fyne.TextAlignLeading, fyne.TextStyle{Bold: true}))
+			for _, st := range p.Steps {
+				v.describe.Add(stepRow(st))
+			}
+		}
+	} else {
+		v.describe.Add(wrapLabel("The envelope does not decode, so what it would do is unknown."))
+	}
+	v.sizes.RemoveAll()
+	total := len(in.Data)
+	for _, sp := range in.Sizes {
+		sp := sp
+		bar := widget.NewProgressBar()
+		bar.Max = float64(total)
+		bar.SetValue(float64(sp.Bytes))
+		bar.TextFormatter = func() string {
+			return fmt.Sprintf("%d B (%.0f%%)", sp.Bytes, 100*float64(sp.Bytes)/float64(max(total, 1)))
+		}
+		name := widget.NewButton(strings.Repeat("    ", sp.Depth)+sp.Name, func() {
+			if n := in.Tree.Find(sp.Path); n != nil {
+				v.selectNode(n, true)
+			}
+		})
+		name.Alignment = widget.ButtonAlignLeading
+		name.Importance = widget.LowImportance
+		v.sizes.Add(container.NewGridWithColumns(2, name, bar))
+	}
+}
+
+func wrapLabel(s string) *widget.Label {
+	l := widget.NewLabel(s)
+	l.Wrapping = fyne.TextWrapWord
+	return l
+}
+
+// stepRow shows one step of a procedure with an icon for its kind.
+func stepRow(st app.Step) fyne.CanvasObject {
+	var icon fyne.Resource
+	switch st.Kind {
+	case app.StepCheck:
+		icon = theme.ConfirmIcon()
+	case app.StepAction:
+		icon = theme.MediaPlayIcon()
+	case app.StepSetting:
+		icon = theme.SettingsIcon()
+	case app.StepNote:
+		icon = theme.WarningIcon()
+	default:
+		icon = theme.ListIcon()
+	}
+	indent := widget.NewLabel(strings.Repeat("    ", st.Depth))
+	return container.NewBorder(nil, nil, container.NewHBox(indent, widget.NewIcon(icon)), nil, wrapLabel(st.Text))
+}
+
+func innerNode(n *diag.Node) *diag.Node {
+	for n != nil && len(n.Children) == 1 && n.Children[0].Path == n.Path && (n.Kind == "tag" || n.Kind == "bstr .cbor") {
+		n = n.Children[0]
+	}
+	return n
+}
+
+// outerNode is the node the tree shows for n (n itself or the wrapper skipped above it).
+func (v *inspectorView) treeID(n *diag.Node) (string, bool) {
+	if id, ok := v.ids[n]; ok {
+		return id, true
+	}
+	// n is a wrapper: find the node with the same path below it.
+	if in := innerNode(n); in != nil {
+		id, ok := v.ids[in]
+		return id, ok
+	}
+	return "", false
+}
+
+// selectNode selects n: in the tree (opening its ancestors), and highlights its bytes.
+func (v *inspectorView) selectNode(n *diag.Node, inTree bool) {
+	v.selected = n
+	if inTree {
+		if id, ok := v.treeID(n); ok {
+			// Open the ancestors: the ids of the nodes whose ranges contain n, outermost first.
+			for _, pid := range v.ancestorIDs(id) {
+				v.tree.OpenBranch(pid)
+			}
+			v.tree.Select(id)
+			v.tree.ScrollTo(id)
+		}
+	}
+	v.highlight(n.Start, n.End)
+	text := fmt.Sprintf("%s: bytes %d-%d (%d bytes), %s", n.Path, n.Start, n.End-1, n.End-n.Start, n.Kind)
+	if n.KeyStart >= 0 {
+		text += fmt.Sprintf("; key at %d", n.KeyStart)
+	}
+	if n.Note != "" {
+		text += ". " + n.Note
+	}
+	v.detail.SetText(text)
+}
+
+func (v *inspectorView) ancestorIDs(id string) []string {
+	parent := map[string]string{}
+	for p, ks := range v.kids {
+		for _, k := range ks {
+			parent[k] = p
+		}
+	}
+	var out []string
+	for p, ok := parent[id]; ok && p != ""; p, ok = parent[p] {
+		out = append([]string{p}, out...)
+	}
+	return out
+}
+
+// highlight marks bytes [start, end) in the hex and ASCII columns.
+func (v *inspectorView) highlight(start, end int) {
+	limit := 0
+	if v.in != nil {
+		limit = min(len(v.in.Data), maxHexBytes)
+	}
+	v.paint(v.hexRange[0], v.hexRange[1], nil, limit)
+	style := &widget.CustomTextGridStyle{BGColor: theme.Color(theme.ColorNameSelection), FGColor: theme.Color(theme.ColorNameForeground)}
+	v.paint(start, end, style, limit)
+	v.hexRange = [2]int{start, end}
+	v.hex.Refresh()
+}
+
+func (v *inspectorView) paint(start, end int, style widget.TextGridStyle, limit int) {
+	end = min(end, limit)
+	for off := start; off < end; {
+		row, col := app.HexCell(off)
+		rowEnd := min(end, (row+1)*app.HexBytesPerRow)
+		_, lastCol := app.HexCell(rowEnd - 1)
+		v.hex.SetStyleRange(row, col, row, lastCol+1, style)
+		a0 := 11 + 3*app.HexBytesPerRow + off%app.HexBytesPerRow
+		a1 := 11 + 3*app.HexBytesPerRow + (rowEnd-1)%app.HexBytesPerRow
+		v.hex.SetStyleRange(row, a0, row, a1, style)
+		off = rowEnd
+	}
+}
+
+// SelectPath selects the element at path ("envelope/manifest/common").
+func (v *inspectorView) SelectPath(path string) bool {
+	if v.in == nil {
+		return false
+	}
+	n := v.in.Tree.Find(path)
+	if n == nil {
+		return false
+	}
+	v.selectNode(n, true)
+	return true
+}
+
+func (v *inspectorView) showVerification(ver *suit.Verification, kerrs []error, err error) {
+	v.verdict.RemoveAll()
+	if err != nil {
+		v.verdict.Add(wrapLabel("Cannot verify: " + err.Error()))
+		return
+	}
+	title := "Not verified"
+	if ver.Authentic {
+		title = "Authentic: signed by a trusted key, manifest digest matches"
+	} else if ver.Reason != "" {
+		title = "Not verified: " + ver.Reason
+	}
+	var icon fyne.Resource = theme.NewErrorThemedResource(theme.ErrorIcon())
+	if ver.Authentic {
+		icon = theme.NewSuccessThemedResource(theme.ConfirmIcon())
+	}
+	v.verdictTitle = title
+	v.verdict.Add(container.NewBorder(nil, nil, widget.NewIcon(icon), nil, widget.NewLabelWithStyle(title, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})))
+	dg := "matches"
+	if !ver.DigestOK {
+		dg = "DOES NOT MATCH the manifest (computed " + hex.EncodeToString(ver.ComputedDigest) + ")"
+	}
+	v.verdict.Add(wrapLabel(fmt.Sprintf("Manifest digest %s %s: %s", app.DigestAlgName(ver.Digest.Alg), hex.EncodeToString(ver.Digest.Bytes), dg)))
+	if len(ver.Blocks) == 0 {
+		v.verdict.Add(wrapLabel("No authentication block: the envelope is not signed. Sign it before sending it to a device."))
+	}
+	for _, b := range ver.Blocks {
+		line := fmt.Sprintf("Block %d: %s, %s", b.Index, b.Kind, b.AlgName)
+		if len(b.KID) > 0 {
+			line += ", kid " + hex.EncodeToString(b.KID)
+		}
+		if b.Verified {
+			line += ": verified with " + b.KeyName
+		} else {
+			line += ": not verified: " + b.Reason
+		}
+		v.verdict.Add(wrapLabel(line))
+	}
+	for _, m := range ver.Members {
+		state := "in the manifest"
+		switch {
+		case m.Severed && !m.Present:
+			state = "severed, not carried in this envelope (the device must get it separately)"
+		case m.Severed && m.DigestOK:
+			state = "severed, carried, digest matches"
+		case m.Severed:
+			state = "severed, carried, DIGEST DOES NOT MATCH: " + m.Reason
+		}
+		v.verdict.Add(wrapLabel(m.Name + ": " + state))
+	}
+	for _, e := range kerrs {
+		v.verdict.Add(wrapLabel(e.Error()))
+	}
+}
+
+func (v *inspectorView) refreshKeys() {
+	v.keys.RemoveAll()
+	if len(v.s.TrustedKeys) == 0 {
+		v.keys.Add(wrapLabel("None yet. Add the PEM public key of each signer you trust."))
+	}
+	for _, k := range v.s.TrustedKeys {
+		k := k
+		rm := widget.NewButtonWithIcon("", theme.DeleteIcon(), func() { v.s.RemoveTrustedKey(k) })
+		v.keys.Add(container.NewBorder(nil, nil, nil, rm, widget.NewLabel(k)))
+	}
+}
+
+// verify re-runs verification after the trusted keys changed.
+func (v *inspectorView) verify() {
+	v.refreshKeys()
+	if v.in == nil {
+		return
+	}
+	data := v.in.Data
+	keys := append([]string(nil), v.s.TrustedKeys...)
+	v.s.background(func() func() {
+		ver, kerrs, err := app.VerifyWithFiles(data, keys)
+		return func() { v.showVerification(ver, kerrs, err) }
+	})
+}
+
+func (v *inspectorView) addKeyDialog() {
+	d := dialog.NewFileOpen(func(r fyne.URIReadCloser, err error) {
+		if err != nil || r == nil {
+			return
+		}
+		r.Close()
+		v.s.AddTrustedKey(r.URI().Path())
+	}, v.s.Win)
+	d.SetFilter(storage.NewExtensionFileFilter([]string{".pem", ".pub", ".key"}))
+	d.Resize(fyne.NewSize(900, 600))
+	d.Show()
+}
+
+// openDialog inspects a file without making it the document.
+func (v *inspectorView) openDialog() {
+	d := dialog.NewFileOpen(func(r fyne.URIReadCloser, err error) {
+		if err != nil || r == nil {
+			return
+		}
+		r.Close()
+		v.InspectFile(r.URI().Path())
+	}, v.s.Win)
+	d.Resize(fyne.NewSize(900, 600))
+	d.Show()
+}
+
+// InspectFile inspects the envelope in a file (binary or hex text).
+func (v *inspectorView) InspectFile(path string) {
+	v.s.background(func() func() {
+		b, err := readFileLimited(path)
+		return func() {
+			if err != nil {
+				v.s.showError("Cannot inspect", &app.FileError{Op: "read", Path: path, Err: err, Hint: "check the file name and its permissions"})
+				return
+			}
+			data, ok := app.EnvelopeBytes(b)
+			if !ok {
+				v.s.showError("Cannot inspect", &app.FileError{Op: "inspect", Path: path, Err: app.ErrUnrecognized, Hint: "the inspector reads CBOR envelopes, binary or hex; open sources in the editor"})
+				return
+			}
+			v.dirty = false
+			v.Inspect(data, path)
+		}
+	})
+}

@@ -1,0 +1,118 @@
+package ui
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"fyne.io/fyne/v2"
+	fyneapp "fyne.io/fyne/v2/app"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/suit-studio/suit-studio/app"
+	"github.com/suit-studio/suit-studio/assets"
+	"github.com/suit-studio/suit-studio/model"
+)
+
+// Main runs the studio: parses the command line, opens the window and returns when it closes.
+//
+//	suit-studio [-demo] [-view start|editor|inspector] [FILE]
+//
+// FILE is opened at start (so file managers can open .suit files with the studio). -demo starts
+// on a demo document: the "download, install and boot" template for example.com's demo board with
+// the embedded demo firmware. The environment variable SUIT_STUDIO_SCREENSHOT_VIEW=VIEW does what
+// -view does (for the screenshot test).
+func Main(args []string) error {
+	fs := flag.NewFlagSet("suit-studio", flag.ContinueOnError)
+	demo := fs.Bool("demo", false, "start on a demo document (a manifest for the embedded demo firmware)")
+	view := fs.String("view", os.Getenv("SUIT_STUDIO_SCREENSHOT_VIEW"), "view to show first: start, editor or inspector")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 1 {
+		return errors.New("give at most one file to open")
+	}
+	switch *view {
+	case "", ViewStart, ViewEditor, ViewInspector:
+	default:
+		return fmt.Errorf("unknown view %q: use start, editor or inspector", *view)
+	}
+	a := fyneapp.NewWithID(AppID)
+	a.SetIcon(fyne.NewStaticResource("icon.png", assets.Icon))
+	s := New(a, app.DefaultState())
+	switch {
+	case fs.NArg() == 1:
+		path := fs.Arg(0)
+		if abs, err := filepath.Abs(path); err == nil {
+			path = abs
+		}
+		s.OpenFile(path)
+	case *demo:
+		s.SetDocument(DemoDocument(s.State))
+		s.ShowView(ViewEditor)
+	}
+	if *view != "" {
+		s.Wait()
+		s.ShowView(*view)
+	}
+	s.Win.ShowAndRun()
+	return nil
+}
+
+// DemoDocument is the document `make run` opens: example 2's structure (download, install and
+// boot, with install and text severed) for the vendor example.com and the model "demo-board",
+// with the embedded demo firmware as an integrated payload, so that it is valid and can be signed
+// and sent to the built-in simulator without any other file.
+func DemoDocument(state *app.State) *app.Document {
+	env := model.TemplateByID("download-install-boot").New()
+	env.Manifest.SequenceNumber, _ = app.SequenceNumbers(0, time.Now())
+	_ = app.SetIdentity(env, "example.com", "demo-board")
+	_ = app.SetImage(env, 0, assets.DemoFirmwareV1, app.ImageSource{Integrate: true, Name: "firmware-v1.bin"})
+	if t := env.Manifest.Text.Text; t != nil && len(t.Languages) > 0 {
+		l := &t.Languages[0]
+		l.Entries = []model.TextEntry{{Key: model.TextManifestDescription, Text: "Demo: install and boot SUIT Studio demo firmware 1.0.0 on the demo board."}}
+		for i := range l.Components {
+			l.Components[i].Entries = []model.TextEntry{
+				{Key: model.TextVendorDomain, Text: "example.com"},
+				{Key: model.TextModelInfo, Text: "demo-board"},
+				{Key: model.TextComponentDescription, Text: "Application image"},
+				{Key: model.TextComponentVersion, Text: "1.0.0"},
+			}
+		}
+	}
+	doc := app.NewDocument(env, state)
+	return doc
+}
+
+// showForm is a small dialog with one input and OK/Cancel.
+func showForm(w fyne.Window, title, prompt string, input fyne.CanvasObject, ok func()) {
+	d := dialog.NewCustomConfirm(title, "OK", "Cancel", container.NewVBox(widget.NewLabel(prompt), input), func(b bool) {
+		if b {
+			ok()
+		}
+	}, w)
+	d.Resize(fyne.NewSize(420, 160))
+	d.Show()
+}
+
+func readFileLimited(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, app.MaxDocumentSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > app.MaxDocumentSize {
+		return nil, fmt.Errorf("%w: more than %d bytes", app.ErrTooLarge, app.MaxDocumentSize)
+	}
+	return b, nil
+}

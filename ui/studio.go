@@ -1,0 +1,387 @@
+// Package ui is SUIT Studio's desktop interface, in Fyne: the start screen, the manifest editor,
+// the inspector and the sign/export dialog. It holds no SUIT logic of its own: every action is a
+// function of package app, which the command line shares. Work that may take time (opening,
+// signing, verifying) runs off the event goroutine and comes back through fyne.Do.
+package ui
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/fyne/v2/storage"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/suit-studio/suit-studio/app"
+	"github.com/suit-studio/suit-studio/model"
+)
+
+// AppID is the application ID, as in FyneApp.toml.
+const AppID = "io.github.suit-studio.studio"
+
+// View names, for ShowView and SUIT_STUDIO_SCREENSHOT_VIEW.
+const (
+	ViewStart     = "start"
+	ViewEditor    = "editor"
+	ViewInspector = "inspector"
+)
+
+// Studio is the main window and the document it edits.
+type Studio struct {
+	App   fyne.App
+	Win   fyne.Window
+	State *app.State
+
+	doc *app.Document
+
+	tabs      *container.AppTabs
+	start     *startView
+	editor    *editorView
+	inspector *inspectorView
+
+	// TrustedKeys are the PEM public key files the inspector verifies against. They are kept in
+	// the app's preferences between sessions.
+	TrustedKeys []string
+
+	bg sync.WaitGroup // background work in flight, so that tests can wait for it
+}
+
+// New builds the studio's window for a (a real app or fyne's test app). state may be nil
+// (no recent files, no recovery).
+func New(a fyne.App, state *app.State) *Studio {
+	s := &Studio{App: a, State: state}
+	s.Win = a.NewWindow("SUIT Studio")
+	s.TrustedKeys = a.Preferences().StringList("trusted-keys")
+
+	s.start = newStartView(s)
+	s.editor = newEditorView(s)
+	s.inspector = newInspectorView(s)
+	s.tabs = container.NewAppTabs(
+		container.NewTabItem("Start", s.start.content),
+		container.NewTabItem("Editor", s.editor.content),
+		container.NewTabItem("Inspector", s.inspector.content),
+	)
+	s.tabs.OnSelected = func(t *container.TabItem) {
+		if t.Text == "Inspector" {
+			s.inspector.showDocument()
+		}
+	}
+	s.Win.SetContent(container.NewBorder(s.toolbar(), nil, nil, nil, s.tabs))
+	s.Win.SetMainMenu(s.menu())
+	s.shortcuts()
+	s.Win.SetOnDropped(func(_ fyne.Position, uris []fyne.URI) { s.dropped(uris) })
+	s.Win.SetCloseIntercept(s.quit)
+	s.Win.Resize(fyne.NewSize(1200, 800))
+	s.SetDocument(app.NewDocument(nil, state))
+	return s
+}
+
+// Document returns the document being edited.
+func (s *Studio) Document() *app.Document { return s.doc }
+
+// SetDocument makes doc the document being edited; the previous one is closed.
+func (s *Studio) SetDocument(doc *app.Document) {
+	if s.doc != nil && s.doc != doc {
+		s.doc.Close()
+	}
+	s.doc = doc
+	doc.OnChange(func() { s.documentChanged(false) })
+	s.documentChanged(true)
+}
+
+// documentChanged refreshes what shows the document. reload is true when the whole value was
+// replaced (load, undo, redo), false when an edit came from a form that is still showing.
+func (s *Studio) documentChanged(reload bool) {
+	s.updateTitle()
+	s.editor.refresh(reload)
+	s.inspector.documentChanged()
+}
+
+func (s *Studio) updateTitle() {
+	s.Win.SetTitle(s.doc.Title() + " - SUIT Studio")
+}
+
+// ShowView switches to the start screen, the editor or the inspector.
+func (s *Studio) ShowView(name string) {
+	switch name {
+	case ViewStart:
+		s.tabs.SelectIndex(0)
+	case ViewEditor:
+		s.tabs.SelectIndex(1)
+	case ViewInspector:
+		s.tabs.SelectIndex(2)
+		s.inspector.showDocument()
+	}
+}
+
+func (s *Studio) toolbar() fyne.CanvasObject {
+	return widget.NewToolbar(
+		widget.NewToolbarAction(iconNew(), func() { s.ShowView(ViewStart) }),
+		widget.NewToolbarAction(iconOpen(), s.openDialog),
+		widget.NewToolbarAction(iconSave(), s.save),
+		widget.NewToolbarSeparator(),
+		widget.NewToolbarAction(iconUndo(), s.undo),
+		widget.NewToolbarAction(iconRedo(), s.redo),
+		widget.NewToolbarSeparator(),
+		widget.NewToolbarAction(iconSign(), s.signDialog),
+	)
+}
+
+func (s *Studio) menu() *fyne.MainMenu {
+	file := fyne.NewMenu("File",
+		&fyne.MenuItem{Label: "New from template…", Action: func() { s.ShowView(ViewStart) }, Shortcut: shortcutNew},
+		&fyne.MenuItem{Label: "Open…", Action: s.openDialog, Shortcut: shortcutOpen},
+		&fyne.MenuItem{Label: "Save", Action: s.save, Shortcut: shortcutSave},
+		&fyne.MenuItem{Label: "Save as…", Action: s.saveAs, Shortcut: shortcutSaveAs},
+		fyne.NewMenuItemSeparator(),
+		&fyne.MenuItem{Label: "Sign and export…", Action: s.signDialog, Shortcut: shortcutSign},
+	)
+	edit := fyne.NewMenu("Edit",
+		&fyne.MenuItem{Label: "Undo", Action: s.undo, Shortcut: shortcutUndo},
+		&fyne.MenuItem{Label: "Redo", Action: s.redo, Shortcut: shortcutRedo},
+		fyne.NewMenuItemSeparator(),
+		&fyne.MenuItem{Label: "Find…", Action: s.find, Shortcut: shortcutFind},
+	)
+	view := fyne.NewMenu("View",
+		&fyne.MenuItem{Label: "Start", Action: func() { s.ShowView(ViewStart) }, Shortcut: shortcutView1},
+		&fyne.MenuItem{Label: "Editor", Action: func() { s.ShowView(ViewEditor) }, Shortcut: shortcutView2},
+		&fyne.MenuItem{Label: "Inspector", Action: func() { s.ShowView(ViewInspector) }, Shortcut: shortcutView3},
+	)
+	return fyne.NewMainMenu(file, edit, view)
+}
+
+var (
+	mod            = fyne.KeyModifierShortcutDefault
+	shortcutNew    = &desktop.CustomShortcut{KeyName: fyne.KeyN, Modifier: mod}
+	shortcutOpen   = &desktop.CustomShortcut{KeyName: fyne.KeyO, Modifier: mod}
+	shortcutSave   = &desktop.CustomShortcut{KeyName: fyne.KeyS, Modifier: mod}
+	shortcutSaveAs = &desktop.CustomShortcut{KeyName: fyne.KeyS, Modifier: mod | fyne.KeyModifierShift}
+	shortcutSign   = &desktop.CustomShortcut{KeyName: fyne.KeyE, Modifier: mod}
+	shortcutUndo   = &desktop.CustomShortcut{KeyName: fyne.KeyZ, Modifier: mod}
+	shortcutRedo   = &desktop.CustomShortcut{KeyName: fyne.KeyZ, Modifier: mod | fyne.KeyModifierShift}
+	shortcutFind   = &desktop.CustomShortcut{KeyName: fyne.KeyF, Modifier: mod}
+	shortcutView1  = &desktop.CustomShortcut{KeyName: fyne.Key1, Modifier: mod}
+	shortcutView2  = &desktop.CustomShortcut{KeyName: fyne.Key2, Modifier: mod}
+	shortcutView3  = &desktop.CustomShortcut{KeyName: fyne.Key3, Modifier: mod}
+)
+
+// shortcuts registers the keyboard shortcuts on the canvas too, so that they work while no menu
+// is shown (and in the test driver, which has no menus).
+func (s *Studio) shortcuts() {
+	c := s.Win.Canvas()
+	add := func(sc *desktop.CustomShortcut, f func()) { c.AddShortcut(sc, func(fyne.Shortcut) { f() }) }
+	add(shortcutNew, func() { s.ShowView(ViewStart) })
+	add(shortcutOpen, s.openDialog)
+	add(shortcutSave, s.save)
+	add(shortcutSaveAs, s.saveAs)
+	add(shortcutSign, s.signDialog)
+	add(shortcutUndo, s.undo)
+	add(shortcutRedo, s.redo)
+	add(shortcutFind, s.find)
+	add(shortcutView1, func() { s.ShowView(ViewStart) })
+	add(shortcutView2, func() { s.ShowView(ViewEditor) })
+	add(shortcutView3, func() { s.ShowView(ViewInspector) })
+}
+
+func (s *Studio) undo() {
+	if err := s.doc.Undo(); err == nil {
+		s.documentChanged(true)
+	}
+}
+
+func (s *Studio) redo() {
+	if err := s.doc.Redo(); err == nil {
+		s.documentChanged(true)
+	}
+}
+
+func (s *Studio) find() {
+	s.ShowView(ViewEditor)
+	s.Win.Canvas().Focus(s.editor.search)
+}
+
+// background runs work off the event goroutine and then done on it (through fyne.Do).
+func (s *Studio) background(work func() func()) {
+	s.bg.Add(1)
+	go func() {
+		defer s.bg.Done()
+		done := work()
+		if done != nil {
+			fyne.DoAndWait(done)
+		}
+	}()
+}
+
+// Wait blocks until background work started so far has finished (for tests and scripts).
+func (s *Studio) Wait() { s.bg.Wait() }
+
+// showError shows err in a dialog that says what went wrong and what to do.
+func (s *Studio) showError(title string, err error) {
+	msg := err.Error()
+	var fe *app.FileError
+	if errors.As(err, &fe) && fe.Hint != "" && !strings.Contains(msg, fe.Hint) {
+		msg += "\n\nWhat to do: " + fe.Hint
+	}
+	lbl := widget.NewLabel(msg)
+	lbl.Wrapping = fyne.TextWrapWord
+	d := dialog.NewCustom(title, "Close", container.NewGridWrap(fyne.NewSize(480, 160), lbl), s.Win)
+	d.Show()
+}
+
+// OpenFile opens path in the background and shows it in the editor (or, for a signed envelope
+// that came from elsewhere, the inspector as well).
+func (s *Studio) OpenFile(path string) {
+	s.confirmDiscard(func() {
+		s.background(func() func() {
+			doc, err := app.Open(path, s.State)
+			return func() {
+				if err != nil {
+					s.showError("Cannot open "+filepath.Base(path), err)
+					return
+				}
+				s.SetDocument(doc)
+				s.ShowView(ViewEditor)
+				s.start.refreshRecent()
+			}
+		})
+	})
+}
+
+func (s *Studio) dropped(uris []fyne.URI) {
+	if len(uris) == 0 || uris[0].Scheme() != "file" {
+		return
+	}
+	path := uris[0].Path()
+	// A firmware image dropped while a component is selected sets that component's image.
+	if s.tabs.SelectedIndex() == 1 && s.editor.acceptsImage() && !isDocumentFile(path) {
+		s.editor.dropImage(path)
+		return
+	}
+	s.OpenFile(path)
+}
+
+// isDocumentFile tells documents from firmware images by name.
+func isDocumentFile(path string) bool {
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".suit", ".cbor", ".hex", ".yaml", ".yml", ".json", ".diag":
+		return true
+	}
+	return false
+}
+
+func (s *Studio) openDialog() {
+	d := dialog.NewFileOpen(func(r fyne.URIReadCloser, err error) {
+		if err != nil || r == nil {
+			return
+		}
+		r.Close()
+		s.OpenFile(r.URI().Path())
+	}, s.Win)
+	d.SetFilter(storage.NewExtensionFileFilter([]string{".suit", ".cbor", ".hex", ".yaml", ".yml", ".json"}))
+	d.Resize(fyne.NewSize(900, 600))
+	d.Show()
+}
+
+func (s *Studio) save() {
+	if s.doc.Path() == "" {
+		s.saveAs()
+		return
+	}
+	s.saveTo(s.doc.Path(), s.doc.Format())
+}
+
+func (s *Studio) saveAs() {
+	d := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
+		if err != nil || w == nil {
+			return
+		}
+		w.Close()
+		path := w.URI().Path()
+		s.saveTo(path, app.FormatForPath(path))
+	}, s.Win)
+	name := "manifest.suit.yaml"
+	if s.doc.Path() != "" {
+		name = filepath.Base(s.doc.Path())
+	}
+	d.SetFileName(name)
+	d.Resize(fyne.NewSize(900, 600))
+	d.Show()
+}
+
+// saveTo saves the document; errors go to a dialog.
+func (s *Studio) saveTo(path string, f app.Format) {
+	if err := s.doc.Save(path, f); err != nil {
+		s.showError("Cannot save", err)
+		return
+	}
+	s.start.refreshRecent()
+}
+
+// confirmDiscard runs next at once when the document has no unsaved changes, and otherwise
+// after the user agreed to lose them.
+func (s *Studio) confirmDiscard(next func()) {
+	if !s.doc.Modified() {
+		next()
+		return
+	}
+	dialog.ShowConfirm("Unsaved changes",
+		fmt.Sprintf("%s has changes that are not saved. Discard them?", strings.TrimPrefix(s.doc.Title(), "*")),
+		func(ok bool) {
+			if ok {
+				next()
+			}
+		}, s.Win)
+}
+
+func (s *Studio) quit() {
+	s.confirmDiscard(func() {
+		s.doc.Close()
+		s.Win.Close()
+	})
+}
+
+// NewFromTemplate starts a new document from a template.
+func (s *Studio) NewFromTemplate(t model.Template) {
+	s.confirmDiscard(func() {
+		doc := app.NewDocument(t.New(), s.State)
+		s.SetDocument(doc)
+		s.ShowView(ViewEditor)
+	})
+}
+
+// AddTrustedKey adds a PEM public key file to the trusted keys.
+func (s *Studio) AddTrustedKey(path string) {
+	for _, k := range s.TrustedKeys {
+		if k == path {
+			return
+		}
+	}
+	s.TrustedKeys = append(s.TrustedKeys, path)
+	s.App.Preferences().SetStringList("trusted-keys", s.TrustedKeys)
+	s.inspector.verify()
+}
+
+// RemoveTrustedKey forgets a trusted key.
+func (s *Studio) RemoveTrustedKey(path string) {
+	out := s.TrustedKeys[:0]
+	for _, k := range s.TrustedKeys {
+		if k != path {
+			out = append(out, k)
+		}
+	}
+	s.TrustedKeys = out
+	s.App.Preferences().SetStringList("trusted-keys", s.TrustedKeys)
+	s.inspector.verify()
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
