@@ -762,11 +762,17 @@ func (p *proc) fetch(i int, name string) error {
 			if e.key.n() != len(uri) {
 				continue
 			}
-			key := make([]byte, e.key.n()) // ≤ URI length, compared and dropped
-			if err := p.envSrc.readAt(key, e.key.off); err != nil {
+			kb, err := p.d.RAM.alloc("payload key", e.key.n(), true)
+			if err != nil {
 				return p.failErr(i, name, arg, err)
 			}
-			if string(key) != uri {
+			err = p.envSrc.readAt(kb.Buf, e.key.off)
+			same := string(kb.Buf) == uri
+			kb.Free()
+			if err != nil {
+				return p.failErr(i, name, arg, err)
+			}
+			if !same {
 				continue
 			}
 			n := e.val.n()

@@ -528,3 +528,44 @@ func (d *Device) LoadFlashImages(internal, external []byte) error {
 	d.off = true
 	return nil
 }
+
+// StateInfo is what the state area says, for the GUI's board view.
+type StateInfo struct {
+	Sequence       uint64
+	VendorID       []byte
+	ClassID        []byte
+	DeviceID       []byte // nil when not provisioned
+	TrustAnchors   []string
+	ManifestDigest []byte // nil when no SUIT manifest is installed
+	PendingInstall bool   // staged images wait for the boot loader
+	StaleVersion   *uint64
+	StateCopy      string // "A" or "B"
+}
+
+// StateInfo reads the boot state from flash.
+func (d *Device) StateInfo() (StateInfo, error) {
+	st, err := d.readState()
+	if err != nil {
+		return StateInfo{}, err
+	}
+	si := StateInfo{Sequence: st.seq, VendorID: append([]byte(nil), st.vendor[:]...), ClassID: append([]byte(nil), st.class[:]...),
+		PendingInstall: st.pending != 0, StateCopy: string(rune('A' + st.copyIdx))}
+	if st.hasDevice {
+		si.DeviceID = append([]byte(nil), st.device[:]...)
+	}
+	if st.envLen > 0 {
+		si.ManifestDigest = append([]byte(nil), st.manDigest[:]...)
+	}
+	if st.hasStale {
+		v := st.stale
+		si.StaleVersion = &v
+	}
+	for i, a := range st.anchors {
+		kind := "P-256"
+		if a.kind == anchorEd25519 {
+			kind = "Ed25519"
+		}
+		si.TrustAnchors = append(si.TrustAnchors, fmt.Sprintf("#%d %s %x…", i+1, kind, a.key[len(a.key)-8:]))
+	}
+	return si, nil
+}

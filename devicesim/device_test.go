@@ -155,3 +155,32 @@ func TestOfficialExamplesRefused(t *testing.T) {
 		})
 	}
 }
+
+func TestStateInfoAndVerify(t *testing.T) {
+	c := patchedExample(t, 2)
+	d := provisioned(t, Config{}, imgF, 0)
+	if err := d.Stage(c.env); err != nil {
+		t.Fatal(err)
+	}
+	if v := d.Verify(); v.Outcome != Applied || v.SequenceNumber != 2 || v.RAMPeak == 0 {
+		t.Fatalf("verify: %s %s", v.Outcome, v.Reason)
+	}
+	if rec := d.Update(c.payloads); rec.Outcome != Applied {
+		t.Fatal(rec.Reason)
+	}
+	si, err := d.StateInfo()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, dg, _ := d.Installed()
+	if si.Sequence != 2 || si.PendingInstall || len(si.TrustAnchors) != 1 || !bytes.Equal(si.ManifestDigest, dg) || si.DeviceID != nil {
+		t.Fatalf("state: %+v", si)
+	}
+	// The official example 2 verifies (its signature and severed members are authentic) even
+	// though its image digest is a placeholder.
+	d2 := provisioned(t, Config{}, imgF, 0)
+	d2.Stage(readVector(t, "example2.hex"))
+	if v := d2.Verify(); v.Outcome != Applied {
+		t.Fatalf("official example 2: %s", v.Reason)
+	}
+}
