@@ -202,7 +202,9 @@ type SimRun struct {
 	Payloads   map[string][]byte // URI → payload ("files mapped to URIs")
 	PowerCutAt int               // the n-th flash write or erase of this run fails (0 = none)
 	TamperAt   int               // flip this byte of the staged envelope before processing (-1 = none)
-	OnEvent    func(devicesim.Event)
+	// OnEvent receives every step on the goroutine that called Run. It may block: the device
+	// waits, which is how the GUI pauses and single-steps a run.
+	OnEvent func(devicesim.Event)
 }
 
 // Run powers the device on (its boot loader runs and finishes any interrupted installation),
@@ -216,6 +218,8 @@ func (s *SimSession) Run(ctx context.Context, envelope []byte, r SimRun) (*devic
 		}
 	})
 	defer d.SetEventHandler(nil)
+	d.SetCancel(ctx.Err)
+	defer d.SetCancel(nil)
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
 	}
@@ -248,6 +252,15 @@ func (s *SimSession) Run(ctx context.Context, envelope []byte, r SimRun) (*devic
 		return rec, fmt.Errorf("saving the device state: %w", err)
 	}
 	return rec, nil
+}
+
+// Restart resets the device (or powers it on after a power cut): its boot loader finishes any
+// committed installation and runs the invocation procedure. The device is saved afterwards.
+func (s *SimSession) Restart(onEvent func(devicesim.Event)) (*devicesim.Record, error) {
+	s.Device.SetEventHandler(onEvent)
+	defer s.Device.SetEventHandler(nil)
+	rec := s.Device.Restart()
+	return rec, s.Save()
 }
 
 // CutPowerAtNextWrite arms a power cut at the first flash write or erase of the next run.

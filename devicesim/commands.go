@@ -43,6 +43,11 @@ func (p *proc) execSeq(seq []byte, top bool) error {
 				"with %d components every command sequence must begin with set-component-index (§6.2); %s begins with %s", len(p.comps), p.seqName, model.CommandName(label))
 		}
 		p.clockTick()
+		if p.d.cancel != nil {
+			if err := p.d.cancel(); err != nil {
+				return p.fail(false, -1, model.CommandName(label), "", ErrAbort, "stopped: %v", err)
+			}
+		}
 		p.cmdCount++
 		if p.cmdCount > p.d.cfg.MaxCommands {
 			return p.fail(false, -1, model.CommandName(label), "", ErrAbort,

@@ -246,3 +246,21 @@ func TestStateTornWrite(t *testing.T) {
 		}
 	}
 }
+
+func TestCancel(t *testing.T) {
+	c := patchedExample(t, 1)
+	d := provisioned(t, Config{}, imgF, 0)
+	d.Stage(c.env)
+	n := 0
+	d.SetCancel(func() error {
+		n++
+		if n > 3 {
+			return errors.New("user pressed stop")
+		}
+		return nil
+	})
+	rec := d.Update(c.payloads)
+	if rec.Outcome != Refused || !strings.Contains(rec.Reason, "stopped: user pressed stop") || !rec.Booted {
+		t.Fatalf("%s %s", rec.Outcome, rec.Reason)
+	}
+}

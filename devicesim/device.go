@@ -120,6 +120,7 @@ type Device struct {
 	staged    int        // length of the staged envelope, -1 when none
 	stagedCap int
 	onEvent   func(Event)
+	cancel    func() error
 	step      int
 	evBase    [2]int64
 	evProc    string
@@ -198,6 +199,10 @@ func (d *Device) Components() []ComponentInfo {
 
 // SetEventHandler sets the callback that receives every step. It runs on the caller's goroutine.
 func (d *Device) SetEventHandler(f func(Event)) { d.onEvent = f }
+
+// SetCancel installs a check the processor calls before every command; when it returns an error
+// the procedure aborts (the device keeps its state, like any refusal). nil removes it.
+func (d *Device) SetCancel(f func() error) { d.cancel = f }
 
 // Clock is the simulated time since the device was created.
 func (d *Device) Clock() time.Duration { return d.clock }
