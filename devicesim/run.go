@@ -155,6 +155,10 @@ func (d *Device) Boot() *Record { return d.Restart() }
 // boot is the boot loader: finish a committed installation, then run the invocation procedure
 // (shared → validate, shared → load, shared → invoke) of the installed manifest.
 func (d *Device) boot() *Record {
+	// The boot loader is not cancellable: stopping a run never stops the device from booting.
+	saved := d.cancel
+	d.cancel = nil
+	defer func() { d.cancel = saved }()
 	base := d.startRun("boot")
 	rec := &Record{}
 	done := func(err error) *Record {
