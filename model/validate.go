@@ -2,9 +2,13 @@ package model
 
 import (
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 )
+
+// languageTag is the pattern of the text map's keys (tag38-ltag in the CDDL).
+var languageTag = regexp.MustCompile(`^[a-zA-Z]{1,8}(-[a-zA-Z0-9]{1,8})*$`)
 
 // Severity of a validation finding.
 type Severity int
@@ -85,7 +89,9 @@ func (v *validator) manifest(env *Envelope) {
 	v.m = m
 	v.ncomp = len(m.Common.Components)
 	for _, d := range m.Common.Dependencies {
-		// trust-domains: a dependency takes a component index past the components.
+		// trust-domains: a dependency takes a component index past the components. (§5.1 of the
+		// trust-domains draft speaks of entries of suit-components, but its own examples number
+		// dependencies after the components; we follow the examples.)
 		if d.Index >= uint64(v.ncomp) && d.Index < uint64(v.ncomp+len(m.Common.Dependencies)) {
 			v.ndeps++
 		}
@@ -150,7 +156,13 @@ func (v *validator) manifest(env *Envelope) {
 	v.digestChecks(m.Load, "load")
 
 	if t := m.Text.Text; t != nil {
+		if len(t.Languages) == 0 {
+			v.add(Error, manPath+"/text", "the text map has no language (the CDDL requires at least one)", "add a language such as en-US, or remove the text")
+		}
 		for _, l := range t.Languages {
+			if !languageTag.MatchString(l.Tag) {
+				v.add(Error, manPath+"/text/"+l.Tag, fmt.Sprintf("%q is not a language tag ([a-zA-Z]{1,8}(-[a-zA-Z0-9]{1,8})*)", l.Tag), "use a tag such as en-US")
+			}
 			for _, c := range l.Components {
 				if v.indexOf(c.Component) < 0 {
 					v.add(Error, manPath+"/text/"+l.Tag, fmt.Sprintf("text describes component %s, which is not in components", FormatComponentID(c.Component)), "use a component identifier from common/components")
@@ -393,7 +405,27 @@ func (v *validator) digestChecks(s *CommandSequence, name string) {
 	written := map[int]int{} // component -> command position of the last write
 	checked := map[int]bool{}
 	cur := []int{0}
-	for i, c := range s.Commands {
+	// Commands nested in try-each and run-sequence count at the position of their parent.
+	var flat []Command
+	var pos []int
+	var flatten func(cs []Command, at int)
+	flatten = func(cs []Command, at int) {
+		for i, c := range cs {
+			p := at
+			if p < 0 {
+				p = i
+			}
+			flat, pos = append(flat, c), append(pos, p)
+			for _, sub := range c.Sequences {
+				if sub != nil {
+					flatten(sub.Commands, p)
+				}
+			}
+		}
+	}
+	flatten(s.Commands, -1)
+	for n, c := range flat {
+		i := pos[n]
 		switch c.Label {
 		case DirSetComponentIndex:
 			if c.Index != nil {

@@ -98,6 +98,14 @@ func (r *reader) head(off int) (item, error) {
 	if it.major == majSimple && ai == 24 && it.arg < 32 {
 		return item{}, malformed(off, "invalid two-byte simple value %d", it.arg)
 	}
+	// Deterministic encoding (RFC 8949 §4.2.1, draft-37 §8.1): the shortest head. A longer one would
+	// let two encodings of the same key or length coexist (e.g. a second manifest under 0x18 0x03).
+	if it.major != majSimple && ai >= 24 && ai <= 27 {
+		limit := [...]uint64{23, 0xff, 0xffff, 0xffffffff}[ai-24]
+		if it.arg <= limit {
+			return item{}, malformed(off, "non-shortest head (value %d in %d bytes): SUIT requires deterministic encoding (RFC 8949 §4.2.1)", it.arg, 1<<(ai-24))
+		}
+	}
 	it.headEnd = p
 	return it, nil
 }
@@ -124,15 +132,12 @@ func (r *reader) next(off, depth int) (item, error) {
 		}
 		it.end = it.headEnd + int(it.arg)
 	case majArray, majMap:
+		if it.arg > maxElements {
+			return item{}, &DecodeError{Offset: off, Err: fmt.Errorf("%w: %d elements (at most %d)", ErrLimit, it.arg, maxElements)}
+		}
 		n := it.arg
 		if it.major == majMap {
-			if n > math.MaxUint64/2 {
-				return item{}, malformed(off, "map too large")
-			}
 			n *= 2
-		}
-		if n > maxElements*2 {
-			return item{}, &DecodeError{Offset: off, Err: fmt.Errorf("%w: %d elements", ErrLimit, it.arg)}
 		}
 		// Each element takes at least one byte: reject impossible counts before walking.
 		if n > uint64(len(r.data)-it.headEnd) {

@@ -3,6 +3,7 @@ package suit
 import (
 	"bytes"
 	"fmt"
+	"sort"
 	"unicode/utf8"
 
 	"github.com/suit-studio/suit-studio/model"
@@ -192,7 +193,13 @@ func (d *decoder) envelope() (*model.Envelope, error) {
 		return nil, err
 	}
 	env.Manifest = m
-	for key, s := range members {
+	keys := make([]int64, 0, len(members))
+	for k := range members {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return keys[i] < keys[j] })
+	for _, key := range keys {
+		s := members[key]
 		if err := d.attachSevered(m, key, s.it, s.path); err != nil {
 			return nil, err
 		}
@@ -311,15 +318,17 @@ func (d *decoder) auth(bs item, depth int, path string) (*model.Authentication, 
 	if err != nil {
 		return nil, err
 	}
+	if _, err := digestBytes(dig.Alg, nil); err != nil {
+		return nil, &DecodeError{Path: path + "/digest", Offset: dg.start, Err: err, Hint: "SUIT manifests are hashed with SHA-256 (-16)"}
+	}
 	a.Digest = *dig
 	for i, k := range kids[1:] {
 		p := fmt.Sprintf("%s/%d", path, i+1)
 		if k.major != majBytes {
 			return nil, d.errf(p, k, "an authentication block must be a byte string holding a COSE structure, found %s", kindName(k))
 		}
-		if _, err := d.embedded(k, depth+1, p); err != nil {
-			return nil, err
-		}
+		// The COSE structure inside is parsed by codec/cose when it is verified: COSE does not require
+		// deterministic encoding, so the strict SUIT reader does not judge it here.
 		a.Blocks = append(a.Blocks, bytes.Clone(k.content(d.r.data)))
 	}
 	return a, nil
@@ -580,6 +589,9 @@ func (d *decoder) dependencies(v item, depth int, path string, c *model.Common) 
 	if err != nil {
 		return err
 	}
+	if err := d.noDuplicateKeys(kids, path); err != nil {
+		return err
+	}
 	for i := 0; i < len(kids); i += 2 {
 		k, meta := kids[i], kids[i+1]
 		idx, err := d.uintOf(k, path)
@@ -672,6 +684,9 @@ func (d *decoder) command(label int64, arg item, depth int, path string) (model.
 			if err != nil {
 				return cmd, err
 			}
+			if len(kids) == 0 {
+				return keepRaw() // IndexArg is [+uint]: an empty list is not an index
+			}
 			ci := &model.ComponentIndex{List: true}
 			for _, k := range kids {
 				if k.major != majUint {
@@ -728,6 +743,9 @@ func (d *decoder) command(label int64, arg item, depth int, path string) (model.
 		if err != nil {
 			return cmd, err
 		}
+		if err := d.noDuplicateKeys(kids, path); err != nil {
+			return cmd, err
+		}
 		for j := 0; j < len(kids); j += 2 {
 			if kids[j].major != majUint || kids[j+1].major != majMap {
 				return keepRaw()
@@ -744,6 +762,9 @@ func (d *decoder) command(label int64, arg item, depth int, path string) (model.
 		}
 		kids, err := d.kids(arg, depth, path)
 		if err != nil {
+			return cmd, err
+		}
+		if err := d.noDuplicateKeys(kids, path); err != nil {
 			return cmd, err
 		}
 		for j := 0; j < len(kids); j += 2 {
@@ -869,6 +890,9 @@ func (d *decoder) text(it item, depth int, path string) (*model.TextMap, error) 
 	if err != nil {
 		return nil, err
 	}
+	if err := d.noDuplicateKeys(kids, path); err != nil {
+		return nil, err
+	}
 	tm := &model.TextMap{}
 	for i := 0; i < len(kids); i += 2 {
 		k, v := kids[i], kids[i+1]
@@ -883,6 +907,9 @@ func (d *decoder) text(it item, depth int, path string) (*model.TextMap, error) 
 		lang := model.TextLanguage{Tag: tag}
 		ls, err := d.kids(v, depth+1, p)
 		if err != nil {
+			return nil, err
+		}
+		if err := d.noDuplicateKeys(ls, p); err != nil {
 			return nil, err
 		}
 		for j := 0; j < len(ls); j += 2 {
@@ -905,6 +932,9 @@ func (d *decoder) text(it item, depth int, path string) (*model.TextMap, error) 
 				if err != nil {
 					return nil, err
 				}
+				if err := d.noDuplicateKeys(cs, p); err != nil {
+					return nil, err
+				}
 				for x := 0; x < len(cs); x += 2 {
 					if n, ok := intValue(cs[x]); ok && cs[x+1].major == majText {
 						s, err := d.textOf(cs[x+1], p)
@@ -924,4 +954,18 @@ func (d *decoder) text(it item, depth int, path string) (*model.TextMap, error) 
 		tm.Languages = append(tm.Languages, lang)
 	}
 	return tm, nil
+}
+
+// noDuplicateKeys rejects a map (given as alternating key and value items) with a key twice. With
+// shortest-form heads enforced, equal keys have equal encodings.
+func (d *decoder) noDuplicateKeys(kids []item, path string) error {
+	seen := make(map[string]bool, len(kids)/2)
+	for i := 0; i < len(kids); i += 2 {
+		k := string(d.r.data[kids[i].start:kids[i].end])
+		if seen[k] {
+			return d.errf(path, kids[i], "duplicate map key")
+		}
+		seen[k] = true
+	}
+	return nil
 }

@@ -56,7 +56,13 @@ func SplitEnvelope(data []byte) (*RawEnvelope, error) {
 	if err != nil {
 		return nil, fix(err, "envelope")
 	}
+	seen := map[string]bool{}
 	for i := 0; i < len(kids); i += 2 {
+		k := string(data[kids[i].start:kids[i].end])
+		if seen[k] {
+			return nil, &DecodeError{Path: "envelope", Offset: kids[i].start, Err: fmt.Errorf("%w: duplicate map key", ErrStructure)}
+		}
+		seen[k] = true
 		re.Members = append(re.Members, RawPair{
 			Key:    data[kids[i].start:kids[i].end],
 			Value:  data[kids[i+1].start:kids[i+1].end],

@@ -15,6 +15,9 @@ import (
 	"github.com/suit-studio/suit-studio/model"
 )
 
+// maxSourceFile bounds a file a source refers to (images are for constrained devices).
+const maxSourceFile = 64 << 20
+
 // ErrSource: the source file is not a valid SUIT source description.
 var ErrSource = errors.New("invalid source")
 
@@ -164,6 +167,16 @@ func (p *parser) readFile(n *yaml.Node, path string) ([]byte, error) {
 	}
 	if !filepath.IsAbs(name) {
 		name = filepath.Join(p.base, name)
+	}
+	st, err := os.Stat(name)
+	if err != nil {
+		return nil, p.fail(n, path, "file names are relative to the source file's directory", "cannot read %s: %v", name, err)
+	}
+	if !st.Mode().IsRegular() {
+		return nil, p.fail(n, path, "give a regular file (a firmware image)", "%s is not a regular file", name)
+	}
+	if st.Size() > maxSourceFile {
+		return nil, p.fail(n, path, "", "%s is %d bytes, more than the %d a payload may have", name, st.Size(), maxSourceFile)
 	}
 	b, err := os.ReadFile(name)
 	if err != nil {

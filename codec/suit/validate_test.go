@@ -88,6 +88,16 @@ func TestValidateRules(t *testing.T) {
 		{"text for unknown component", "example2.hex", func(m *model.Manifest) {
 			m.Text.Text.Languages[0].Components[0].Component = model.ComponentID{{9}}
 		}, model.Error, "envelope/manifest/text/en-US", "not in components"},
+		{"bad language tag", "example2.hex", func(m *model.Manifest) {
+			m.Text.Text.Languages[0].Tag = "en_US!"
+		}, model.Error, "envelope/manifest/text/en_US!", "not a language tag"},
+		{"fetch in try-each without digest check", "example3.hex", func(m *model.Manifest) {
+			seq := m.Install.Seq
+			te := seq.Commands[0]
+			te.Sequences[0].Commands = append(te.Sequences[0].Commands, model.Cond(model.DirFetch, 2))
+			seq.Commands = seq.Commands[:1] // drop the fetch and image-match after try-each
+			m.Validate = model.Seq(model.Cond(model.CondVendorIdentifier, 15))
+		}, model.Warning, "envelope/manifest/install/0/try-each", "never checked"},
 		{"empty sequence", "example0.hex", func(m *model.Manifest) { m.Invoke.Commands = nil }, model.Error, "envelope/manifest/invoke", "empty"},
 	}
 	for _, tc := range cases {

@@ -200,6 +200,10 @@ func joinReasons(rs []string) string {
 // The manifest digest is recomputed first (signers MUST check it): an envelope whose wrapper digest
 // does not match its manifest is refused. An envelope with no authentication wrapper gets one.
 func AddAuthBlocks(data []byte, sign func(payload []byte) ([][]byte, error)) ([]byte, error) {
+	// Never sign what does not decode: a signature vouches for a manifest a processor can read.
+	if _, err := Decode(data); err != nil {
+		return nil, err
+	}
 	re, err := SplitEnvelope(data)
 	if err != nil {
 		return nil, err

@@ -5,6 +5,7 @@ import (
 	"crypto"
 	"crypto/rand"
 	"crypto/x509"
+	"encoding/hex"
 	"encoding/pem"
 	"os"
 	"path/filepath"
@@ -139,4 +140,47 @@ func mustGenKey(t testing.TB) crypto.Signer {
 		t.Fatal(err)
 	}
 	return k
+}
+
+// A second manifest under a non-shortest key head must not ride on a valid signature.
+func TestDuplicateKeyByNonShortestHead(t *testing.T) {
+	dir := vectorsDir(t)
+	r0, _ := SplitEnvelope(readHex(t, filepath.Join(dir, "example0.hex")))
+	r1, _ := SplitEnvelope(readHex(t, filepath.Join(dir, "example1.hex")))
+	evil := append([]byte{0xd8, 0x6b, 0xa3, 0x02}, r0.Member(2)...)
+	evil = append(append(evil, 0x03), r0.Member(3)...)
+	evil = append(append(evil, 0x18, 0x03), r1.Member(3)...)
+	if _, err := Decode(evil); err == nil {
+		t.Error("Decode accepted two manifests")
+	}
+	_, pub := specKeys(t)
+	if v, err := Verify(evil, []VerifyKey{{Name: "k", Public: pub}}); err == nil && v.Authentic {
+		t.Error("Verify: authentic")
+	}
+	// The same with a plain duplicate key.
+	dup := append([]byte{0xd8, 0x6b, 0xa3, 0x02}, r0.Member(2)...)
+	dup = append(append(dup, 0x03), r0.Member(3)...)
+	dup = append(append(dup, 0x03), r1.Member(3)...)
+	if _, err := SplitEnvelope(dup); err == nil {
+		t.Error("SplitEnvelope accepted a duplicate key")
+	}
+}
+
+// Inputs that Decode accepted but Encode refused: each is now refused (or kept raw) by Decode.
+func TestDecodeEncodeAgree(t *testing.T) {
+	for _, h := range []string{
+		"a10352a4010102000346a102818141000743820c80",                     // set-component-index []
+		"a103581ba4010102000346a10281814100074c821822a200a10e0100a10e02", // override-multiple duplicate index
+		"a1035819a4010102000346a10281814100074a821823a2008101008102",     // copy-params duplicate index
+		"a1035818a401010200034ca201a201a001a00281814100074382030f",       // dependencies duplicate index
+	} {
+		b, _ := hex.DecodeString(h)
+		env, err := Decode(b)
+		if err != nil {
+			continue
+		}
+		if _, err := Encode(env); err != nil {
+			t.Errorf("%s: Decode accepted it but Encode fails: %v", h, err)
+		}
+	}
 }
