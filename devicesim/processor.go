@@ -689,7 +689,7 @@ func (p *proc) parseManifest() error {
 				p.sections[int(key)] = &section{present: true, have: true, buf: p.manBody[o : o+l]}
 			}
 		case model.ManManifestComponentID, model.ManDependencyResolution, model.ManCandidateVerification, model.ManUninstall:
-			return p.fail(false, -1, "read manifest", "", ErrDependencies, "manifest member %d (draft-ietf-suit-trust-domains) needs dependency processing, which this device does not do", key)
+			return p.fail(false, -1, "read manifest", "", ErrDependencies, "manifest member %d (draft-ietf-suit-trust-domains) is not supported: this device does not implement trust domains (dependencies, manifest component IDs, uninstall)", key)
 		case model.ManSetVersion:
 			return p.fail(false, -1, "read manifest", "", ErrUnsupported, "manifest member set-version (6, draft-ietf-suit-update-management) is not supported by this device")
 		default:

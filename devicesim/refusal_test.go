@@ -256,3 +256,33 @@ func TestPowerCutEverywhere(t *testing.T) {
 		t.Logf("example %d: %d power-cut points; %d boot the old image, %d the new one", n, total, oldCount, newCount)
 	}
 }
+
+// Extension vectors the device does not implement are refused with a reason, never ignored:
+// trust-domains dependencies, and firmware encryption (COSE_Mac0 blocks, unknown components,
+// encryption-info).
+func TestExtensionVectorsRefused(t *testing.T) {
+	cases := map[string]error{
+		"trust-domains/example0_dependent.hex":                            ErrDependencies,
+		"trust-domains/example1_process.hex":                              ErrDependencies,
+		"trust-domains/example2_integrated.hex":                           ErrDependencies,
+		"firmware-encryption/suit-manifest-aes-kw.signed.hex":             ErrUnsupported,
+		"firmware-encryption/suit-manifest-es-ecdh-content.signed.hex":    ErrUnknownComponent,
+		"firmware-encryption/suit-manifest-es-ecdh-dependency.signed.hex": ErrDependencies,
+	}
+	for name, want := range cases {
+		t.Run(name, func(t *testing.T) {
+			d := provisioned(t, Config{}, imgF, 0)
+			if err := d.Stage(readVector(t, name)); err != nil {
+				t.Fatal(err)
+			}
+			rec := d.Update(nil)
+			t.Logf("%s", rec.Reason)
+			if rec.Outcome != Refused || !rec.Booted {
+				t.Fatalf("%s: %s", rec.Outcome, rec.Reason)
+			}
+			if !errors.Is(rec.Err, want) && !errors.Is(rec.Err, ErrSignature) {
+				t.Errorf("error %v, want %v", rec.Err, want)
+			}
+		})
+	}
+}
