@@ -217,6 +217,17 @@ func (p *proc) scanEnvelope() error {
 			if err != nil {
 				return err
 			}
+			for _, e := range p.payloads {
+				if e.key.n() == kn {
+					same, err := p.sameBytes(e.key.off, ko, kn)
+					if err != nil {
+						return err
+					}
+					if same {
+						return c.errf(keyAt, "integrated payload key repeated (duplicate map keys are not allowed)")
+					}
+				}
+			}
 			if len(p.payloads) >= 4 {
 				return &StepError{Procedure: p.name, Sequence: "authentication", Command: "read envelope", Err: ErrUnsupported, Reason: "more than 4 integrated payloads"}
 			}
@@ -263,6 +274,31 @@ func (p *proc) scanEnvelope() error {
 	}
 	p.authItem, p.manItem = a, m
 	return nil
+}
+
+// sameBytes compares two ranges of the envelope through two small accounted buffers.
+func (p *proc) sameBytes(a, b, n int) (bool, error) {
+	const chunk = 32
+	ba, err := p.d.RAM.alloc("key compare buffers", 2*chunk, true)
+	if err != nil {
+		return false, err
+	}
+	defer ba.Free()
+	same := true
+	for done := 0; done < n; done += chunk {
+		k := min(chunk, n-done)
+		x, y := ba.Buf[:k], ba.Buf[chunk:chunk+k]
+		if err := p.envSrc.readAt(x, a+done); err != nil {
+			return false, err
+		}
+		if err := p.envSrc.readAt(y, b+done); err != nil {
+			return false, err
+		}
+		if string(x) != string(y) {
+			same = false
+		}
+	}
+	return same, nil
 }
 
 func (p *proc) readSrc(what string, r rng) (*Block, error) {

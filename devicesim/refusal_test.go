@@ -152,6 +152,10 @@ func TestRefusals(t *testing.T) {
 			env := bytes.Replace(c.env, []byte("very/long"), []byte("verY/long"), 1)
 			return std(t, nil), env, Payloads{"http://example.com/verY/long/path/to/file/file.bin": imgA}
 		}, ErrSeveredDigest, "severed install digest mismatch"},
+		{"duplicate integrated payload", func(t *testing.T) (*Device, []byte, Payloads) {
+			env := envelopeOf(t, manifestOf(1, [][]byte{compID(0)}, sharedIdentity()), specPrivateKey(t), cT("#p"), cB(img), cT("#p"), cB(img))
+			return std(t, nil), env, nil
+		}, ErrMalformed, "integrated payload key repeated"},
 		{"soft-failure outside try-each", func(t *testing.T) (*Device, []byte, Payloads) {
 			inst := seq(cU(20), cMap(cU(13), cTrue))
 			env := envelopeOf(t, manifestOf(1, [][]byte{compID(0)}, sharedIdentity(), cU(20), cB(inst)), specPrivateKey(t))
