@@ -132,9 +132,8 @@ func (r *reader) next(off, depth int) (item, error) {
 		}
 		it.end = it.headEnd + int(it.arg)
 	case majArray, majMap:
-		// Each element takes at least one byte: reject impossible counts before anything else.
-		if it.arg > uint64(len(r.data)-it.headEnd) {
-			return item{}, malformed(off, "container claims %d elements but only %d bytes follow", it.arg, len(r.data)-it.headEnd)
+		if it.major == majMap && it.arg > math.MaxUint64/2 {
+			return item{}, malformed(off, "map too large")
 		}
 		if it.arg > maxElements {
 			return item{}, &DecodeError{Offset: off, Err: fmt.Errorf("%w: %d elements (at most %d)", ErrLimit, it.arg, maxElements)}
