@@ -92,7 +92,8 @@ func (p *proc) command(c *cursor, label int64, at int) error {
 	if err != nil {
 		return p.failErr(-1, name, "", err)
 	}
-	_ = policy
+	p.policy = policy
+	defer func() { p.policy = noPolicy }()
 	switch label {
 	case model.CondVendorIdentifier, model.CondClassIdentifier, model.CondDeviceIdentifier,
 		model.CondImageMatch, model.CondComponentSlot, model.CondCheckContent, model.CondAbort,

@@ -121,6 +121,7 @@ type Device struct {
 	stagedCap int
 	onEvent   func(Event)
 	cancel    func() error
+	reported  []Event
 	step      int
 	evBase    [2]int64
 	evProc    string
@@ -456,13 +457,21 @@ func (d *Device) StagedLen() int { return d.staged }
 func (d *Device) startRun(proc string) (base runBase) {
 	d.evProc = proc
 	d.evBase = [2]int64{d.bytesRead, d.bytesWritten}
-	return runBase{read: d.bytesRead, written: d.bytesWritten, clock: d.clock, ops: d.ops, step: d.step}
+	return runBase{read: d.bytesRead, written: d.bytesWritten, clock: d.clock, ops: d.ops, step: d.step, report: len(d.reported)}
 }
 
 type runBase struct {
 	read, written int64
 	clock         time.Duration
 	ops, step     int
+	report        int
+}
+
+// beginPublic starts a run requested from outside (update, restart, verify, RFC 4108 load):
+// the RAM peak and the report start afresh; nested runs (the boot after an update) add to them.
+func (d *Device) beginPublic() {
+	d.RAM.resetPeak()
+	d.reported = d.reported[:0]
 }
 
 func (d *Device) finishRecord(r *Record, b runBase) *Record {
@@ -473,6 +482,9 @@ func (d *Device) finishRecord(r *Record, b runBase) *Record {
 	r.RAMBudget = d.RAM.Budget()
 	r.SimTime = d.clock - b.clock
 	r.FlashOps = d.ops - b.ops
+	if b.report <= len(d.reported) {
+		r.Report = append([]Event(nil), d.reported[b.report:]...)
+	}
 	if d.st != nil {
 		r.Installed = d.st.seq
 	}

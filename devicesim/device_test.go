@@ -184,3 +184,35 @@ func TestStateInfoAndVerify(t *testing.T) {
 		t.Fatalf("official example 2: %s", v.Reason)
 	}
 }
+
+// The record's report follows the reporting policies (§8.4.5.1): example 1 uses 15 for
+// vendor/class/image-match (recorded on success) and 2 for fetch (recorded on failure only).
+func TestReportFollowsPolicy(t *testing.T) {
+	c := patchedExample(t, 1)
+	d := provisioned(t, Config{}, imgF, 0)
+	d.Stage(c.env)
+	rec := d.Update(c.payloads)
+	var got []string
+	for _, e := range rec.Report {
+		if e.Procedure == "update" {
+			got = append(got, e.Sequence+"/"+e.Command+" "+e.Policy)
+		}
+	}
+	want := []string{
+		"shared/vendor-identifier rec-pass rec-fail sys-pass sys-fail", "shared/class-identifier rec-pass rec-fail sys-pass sys-fail",
+		"install/image-match rec-pass rec-fail sys-pass sys-fail",
+		"shared/vendor-identifier rec-pass rec-fail sys-pass sys-fail", "shared/class-identifier rec-pass rec-fail sys-pass sys-fail",
+		"validate/image-match rec-pass rec-fail sys-pass sys-fail",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("report:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	// A failing fetch (policy 2, rec-fail) is reported.
+	d = provisioned(t, Config{}, imgF, 0)
+	d.Stage(c.env)
+	rec = d.Update(nil)
+	last := rec.Report[len(rec.Report)-1]
+	if last.Command != "fetch" || last.Result != Fail || last.Policy != "rec-fail" {
+		t.Fatalf("last reported step %+v", last)
+	}
+}

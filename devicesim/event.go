@@ -31,6 +31,10 @@ type Event struct {
 	RAMInUse     int           `json:"ram_in_use"`
 	SimTime      time.Duration `json:"sim_time_ns"`     // simulated time since the device was powered on
 	Depth        int           `json:"depth,omitempty"` // nesting (try-each / run-sequence)
+	// Policy is the command's reporting policy in words ("rec-pass rec-fail sys-pass sys-fail");
+	// Reported says the policy asks the reporting engine to record this result (§8.4.5.1).
+	Policy   string `json:"policy,omitempty"`
+	Reported bool   `json:"reported,omitempty"`
 }
 
 func (e Event) String() string {
@@ -77,6 +81,9 @@ type Record struct {
 	RAMBudget      int           `json:"ram_budget"`
 	SimTime        time.Duration `json:"sim_time_ns"`
 	FlashOps       int           `json:"flash_ops"` // erases + writes during the run
+	// Report holds the steps whose reporting policy asks for a record, in order: what the
+	// device's reporting engine would send (it is simulator bookkeeping, not charged to RAM).
+	Report []Event `json:"report,omitempty"`
 }
 
 // Sentinel reasons a device refuses a manifest. Errors returned by the device wrap one of them

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"strings"
 	"time"
 
 	"github.com/suit-studio/suit-studio/model"
@@ -97,6 +98,7 @@ type proc struct {
 	frame       *orderFrame
 
 	runSeqIsolated    int
+	policy            uint64 // reporting policy of the command being executed
 	cmdCount          int
 	runSeqIndexSet    bool
 	runSeqIsolatedAll bool
@@ -108,7 +110,7 @@ type orderFrame struct {
 }
 
 func (d *Device) newProc(name string, st *bootState, f Fetcher) *proc {
-	return &proc{d: d, name: name, st: st, fetcher: f, members: map[int]rng{}, sections: map[int]*section{}, strictOrder: true, invoked: -1}
+	return &proc{d: d, name: name, st: st, fetcher: f, members: map[int]rng{}, sections: map[int]*section{}, strictOrder: true, invoked: -1, policy: noPolicy}
 }
 
 func (p *proc) alloc(what string, n int, buf bool) (*Block, error) {
@@ -135,7 +137,38 @@ func (p *proc) emit(e Event) Event {
 		e.Sequence = p.seqName
 	}
 	e.Depth = p.depth
-	return p.d.emit(e)
+	if p.policy != noPolicy && (e.Result == Pass || e.Result == Fail) {
+		e.Policy = policyWords(p.policy)
+		pol := model.ReportingPolicy(p.policy)
+		if (e.Result == Pass && pol&(model.RecordOnSuccess|model.SysinfoOnSuccess) != 0) ||
+			(e.Result == Fail && pol&(model.RecordOnFailure|model.SysinfoOnFailure) != 0) {
+			e.Reported = true
+		}
+	}
+	e = p.d.emit(e)
+	if e.Reported {
+		p.d.reported = append(p.d.reported, e)
+	}
+	return e
+}
+
+const noPolicy = ^uint64(0)
+
+// policyWords spells a SUIT_Rep_Policy (§8.4.5.1) in the words of the examples' table.
+func policyWords(v uint64) string {
+	var w []string
+	for bit, name := range []string{"rec-pass", "rec-fail", "sys-pass", "sys-fail"} {
+		if v&(1<<uint(bit)) != 0 {
+			w = append(w, name)
+		}
+	}
+	if v>>4 != 0 {
+		w = append(w, fmt.Sprintf("unknown bits 0x%x", v>>4<<4))
+	}
+	if len(w) == 0 {
+		return "none"
+	}
+	return strings.Join(w, " ")
 }
 
 // fail reports a failed step and returns the failure.

@@ -132,7 +132,7 @@ func (d *Device) locateFirmware(base, size int) (off, n int, err error) {
 
 // LoadCMS processes the staged RFC 4108 firmware package.
 func (d *Device) LoadCMS(id CMSIdentity) *CMSResult {
-	d.RAM.resetPeak()
+	d.beginPublic()
 	base := d.startRun("rfc4108")
 	res := &CMSResult{Record: &Record{}}
 	rec := res.Record

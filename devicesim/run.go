@@ -13,7 +13,7 @@ import (
 // write), restarts, and its boot loader installs the staged images and runs the invocation
 // procedure. When anything fails the device keeps its state and boots what it had.
 func (d *Device) Update(f Fetcher) *Record {
-	d.RAM.resetPeak()
+	d.beginPublic()
 	base := d.startRun("update")
 	rec := &Record{}
 	fail := func(err error) *Record {
@@ -143,7 +143,7 @@ func (d *Device) Restart() *Record {
 	d.off = false
 	d.cutAt = 0
 	d.RAM.freeAll()
-	d.RAM.resetPeak()
+	d.beginPublic()
 	d.staged = -1
 	d.emit(Event{Procedure: "boot", Command: "reset", Result: Info, Reason: ""})
 	return d.boot()
@@ -303,7 +303,7 @@ func (d *Device) RollbackSequence(seq uint64) error {
 // Verify authenticates the staged envelope and checks its manifest (version, sequence number,
 // components, severed members) without running any command sequence and without writing flash.
 func (d *Device) Verify() *Record {
-	d.RAM.resetPeak()
+	d.beginPublic()
 	base := d.startRun("verify")
 	rec := &Record{Outcome: Applied}
 	if d.staged < 0 {

@@ -220,6 +220,9 @@ func formatEvent(e devicesim.Event) string {
 	if e.Reason != "" {
 		s += " (" + e.Reason + ")"
 	}
+	if e.Reported {
+		s += " [reported]"
+	}
 	return s
 }
 
@@ -249,6 +252,12 @@ func printRecord(env *cmdEnv, rec *devicesim.Record, asJSON bool) {
 		fmt.Fprintf(w, "booted image sha-256: %x\n", rec.BootedImage)
 	}
 	fmt.Fprintf(w, "installed sequence number: %d\n", rec.Installed)
+	if len(rec.Report) > 0 {
+		fmt.Fprintf(w, "report (steps the reporting policies ask to record): %d\n", len(rec.Report))
+		for _, e := range rec.Report {
+			fmt.Fprintf(w, "  %s/%s %s %s [%s]\n", e.Procedure, e.Sequence, e.Command, strings.ToUpper(string(e.Result)), e.Policy)
+		}
+	}
 	fmt.Fprintf(w, "RAM peak: %d of %d bytes; flash: %d bytes read, %d written, %d writes/erases; simulated time %v\n",
 		rec.RAMPeak, rec.RAMBudget, rec.BytesRead, rec.BytesWritten, rec.FlashOps, rec.SimTime)
 }
