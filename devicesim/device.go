@@ -586,3 +586,10 @@ func (d *Device) StateInfo() (StateInfo, error) {
 	}
 	return si, nil
 }
+
+// componentDigest is the SHA-256 of component i's current content (for records; not device code).
+func (d *Device) componentDigest(i int) []byte {
+	c := d.comps[i]
+	s := sha256.Sum256(c.Active.Flash.data[c.Active.Offset : c.Active.Offset+c.Length])
+	return s[:]
+}

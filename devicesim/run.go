@@ -227,7 +227,7 @@ func (d *Device) boot() *Record {
 	if st.envLen == 0 {
 		c := d.comps[0]
 		rec.Booted = true
-		rec.BootedImage = digestOf(d.ComponentContent(0))
+		rec.BootedImage = d.componentDigest(0)
 		rec.BootReason = fmt.Sprintf("no SUIT manifest installed: the boot loader starts the image slot (%d bytes) without a manifest check", c.Length)
 		d.emit(Event{Procedure: "boot", Command: "start-image", Component: fmt.Sprintf("[h'%x'] %s", c.ID, c.Name), Argument: "no manifest", Result: Pass, Reason: rec.BootReason})
 		rec.Outcome = Applied
@@ -268,10 +268,10 @@ func (d *Device) boot() *Record {
 	}
 	rec.Booted = true
 	if inv >= 0 {
-		rec.BootedImage = digestOf(d.ComponentContent(p.comps[inv].devIdx))
+		rec.BootedImage = d.componentDigest(p.comps[inv].devIdx)
 		rec.BootReason = fmt.Sprintf("invoked %s (manifest sequence number %d)", p.compName(inv), p.seq)
 	} else {
-		rec.BootedImage = digestOf(d.ComponentContent(0))
+		rec.BootedImage = d.componentDigest(0)
 		rec.BootReason = fmt.Sprintf("started the image slot (manifest sequence number %d)", p.seq)
 	}
 	rec.Outcome = Applied
