@@ -520,6 +520,10 @@ func (p *proc) exec1(label int64, name string, i int) error {
 		if label == model.CondVendorIdentifier && pp.vendorPEN {
 			return p.fail(true, i, name, "PEN", sentinel, "the manifest gives a CBOR PEN vendor ID; this device's vendor ID is the UUID %s", model.FormatUUID(have))
 		}
+		if p.inShared {
+			p.sawVendor = p.sawVendor || label == model.CondVendorIdentifier
+			p.sawClass = p.sawClass || label == model.CondClassIdentifier
+		}
 		if subtle.ConstantTimeCompare(want, have) != 1 {
 			what := strings.TrimSuffix(model.ParamName(int64(param)), "entifier")
 			return p.fail(true, i, name, arg, sentinel, "wrong %s: the manifest wants %s, this device is %s", strings.Replace(what, "-id", " ID", 1), arg, model.FormatUUID(have))

@@ -264,3 +264,22 @@ func TestCancel(t *testing.T) {
 		t.Fatalf("%s %s", rec.Outcome, rec.Reason)
 	}
 }
+
+// A shared sequence without vendor and class checks is processed but flagged (SHOULD, §6.2).
+func TestSharedWithoutIdentityChecks(t *testing.T) {
+	shared := seq(cU(20), cMap(cU(3), digestParam(imgF)))
+	env := envelopeOf(t, manifestOf(1, [][]byte{compID(0)}, shared, cU(7), cB(seq(cU(3), cU(15)))), specPrivateKey(t))
+	_, rec, evs := run(t, env, nil)
+	if rec.Outcome != Applied {
+		t.Fatalf("%s %s", rec.Outcome, rec.Reason)
+	}
+	warned := 0
+	for _, e := range evs {
+		if e.Command == "check shared sequence" && strings.Contains(e.Reason, "SHOULD, §6.2") {
+			warned++
+		}
+	}
+	if warned != 2 { // once in the update, once at boot
+		t.Fatalf("warnings: %d", warned)
+	}
+}

@@ -98,6 +98,9 @@ type proc struct {
 	frame       *orderFrame
 
 	runSeqIsolated    int
+	sharedChecked     bool
+	sawVendor         bool
+	sawClass          bool
 	policy            uint64 // reporting policy of the command being executed
 	cmdCount          int
 	runSeqIndexSet    bool
@@ -999,6 +1002,13 @@ func (p *proc) runProcedure(keys []int) error {
 			p.inShared = false
 			if err != nil {
 				return err
+			}
+			if !p.sharedChecked {
+				p.sharedChecked = true
+				if !p.sawVendor || !p.sawClass {
+					p.emit(Event{Command: "check shared sequence", Result: Info,
+						Reason: "the shared sequence does not check both the vendor and the class identifier (SHOULD, §6.2): this manifest is not tied to a device type"})
+				}
 			}
 		}
 		p.seqName = name
