@@ -23,7 +23,7 @@ func init() {
 	register(&command{
 		name: "sim",
 		usage: "sim run --trust PUB [--trust PUB ...] [--vendor-domain D --model M | --vendor-id HEX --class-id HEX] " +
-			"[--device-id HEX] [--sequence N] [--image FILE] [--payload URI=FILE ...] [--power-cut-at N] [--tamper OFFSET] [--state DIR] [--json] " +
+			"[--device-id HEX] [--sequence N] [--image FILE] [--payload URI=FILE ...] [--power-cut-at N] [--tamper OFFSET] [--rollback-to N] [--state DIR] [--json] " +
 			"[--hw-type OID --hw-serial HEX --receipt FILE] ENVELOPE|PACKAGE\n" +
 			"       suit sim serve ...",
 		summary: "simulate a Class 1 device (10 KiB RAM, 100 KiB flash) processing an envelope step by step",
@@ -64,6 +64,7 @@ func simRun(env *cmdEnv, args []string) error {
 	powerCut := fs.Int("power-cut-at", 0, "cut the power at the N-th flash write or erase (1 = the first)")
 	tamper := fs.Int("tamper", -1, "flip the bits of this byte of the staged envelope before processing")
 	stateDir := fs.String("state", "", "keep the device (its flash) in DIR between runs")
+	rollback := fs.Int64("rollback-to", -1, "fault injection: rewrite the stored sequence number to N before processing")
 	asJSON := fs.Bool("json", false, "print one JSON object per step, then the record")
 	hwType := fs.String("hw-type", "1.3.6.1.4.1.99999.1.1", "RFC 4108 packages: the device's hardware module type (OID)")
 	hwSerial := fs.String("hw-serial", "00000001", "RFC 4108 packages: the device's serial number (hex)")
@@ -132,6 +133,14 @@ func simRun(env *cmdEnv, args []string) error {
 	}
 	if loaded && !*asJSON {
 		fmt.Fprintf(env.stderr, "suit: using the device kept in %s (provisioning options are not applied; delete the directory to start fresh)\n", *stateDir)
+	}
+	if *rollback >= 0 {
+		if err := sess.RollbackSequence(uint64(*rollback)); err != nil {
+			return inputErr(err, "provision the device first", "cannot roll back the sequence number")
+		}
+		if !*asJSON {
+			fmt.Fprintf(env.stdout, "fault: stored sequence number rewritten to %d\n", *rollback)
+		}
 	}
 	enc := json.NewEncoder(env.stdout)
 	run := app.SimRun{
