@@ -32,7 +32,11 @@ func (d *Device) Update(f Fetcher) *Record {
 			return d.finishRecord(rec, base)
 		}
 		rec.Outcome = Refused
-		d.emit(Event{Procedure: "update", Command: "abort", Result: Fail, Reason: "update refused: " + rec.Reason})
+		seqName := ""
+		if rec.Failure != nil {
+			seqName = rec.Failure.Sequence
+		}
+		d.emit(Event{Procedure: "update", Sequence: seqName, Command: "abort", Result: Fail, Reason: "update refused: " + rec.Reason})
 		// Show that the device still boots what it had.
 		b := d.boot()
 		rec.Booted, rec.BootedImage, rec.BootReason = b.Booted, b.BootedImage, b.BootReason
