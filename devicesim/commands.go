@@ -150,9 +150,6 @@ func (p *proc) setIndex(c *cursor) error {
 		if err != nil {
 			return p.failErr(-1, name, "", err)
 		}
-		if _, err := p.alloc("component index array", 1*n+4, false); err != nil {
-			return p.failErr(-1, name, "", err)
-		}
 		var sel []int
 		var words []string
 		for i := 0; i < n; i++ {

@@ -849,6 +849,10 @@ func (p *proc) parseCommon(common []byte) error {
 	if _, err := p.alloc(fmt.Sprintf("parameters for %d components", nc), nc*ParamStorageSize, false); err != nil {
 		return p.failErr(-1, cmd, "", err)
 	}
+	// The current index selection: up to one byte per component plus its length and flags.
+	if _, err := p.alloc("component index selection", nc+4, false); err != nil {
+		return p.failErr(-1, cmd, "", err)
+	}
 	used := map[int]bool{}
 	for i := 0; i < nc; i++ {
 		at := c.pos
