@@ -420,13 +420,15 @@ func (m *KeyManager) loginURI(ref string, then func()) {
 			}
 		}
 		return func() {
+			if m.ctx.Err() != nil { // the manager was closed meanwhile: no dialog, no session
+				if err == nil {
+					s.Close()
+				}
+				return
+			}
 			if err != nil {
 				m.status.SetText("")
 				m.showError("Cannot log in", err)
-				return
-			}
-			if m.ctx.Err() != nil { // closed meanwhile
-				s.Close()
 				return
 			}
 			m.session = s

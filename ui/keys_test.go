@@ -512,3 +512,35 @@ func TestKeysPickerReturnsRef(t *testing.T) {
 		t.Error("the key manager dialog stays open")
 	}
 }
+
+// Closing the manager while the PIN dialog waits ends the login quietly: no session, no dialog.
+// A module that does not load is reported with what to do.
+func TestKeysManagerCloseDuringLoginAndBadModule(t *testing.T) {
+	h := newUIHSM(t)
+	h.initToken(t, "ui-close")
+	f := newManager(t, KeyManagerOptions{Modules: []string{h.module}})
+
+	f.m.AddModule(filepath.Join(t.TempDir(), "no-such-module.so"))
+	f.m.Wait()
+	if txt := canvasText(f.w.Canvas().Overlays().Top()); !strings.Contains(txt, "What to do: check the module path") {
+		t.Errorf("missing module dialog:\n%s", txt)
+	}
+	if len(f.m.modules) != 1 {
+		t.Errorf("a module that does not load was added: %v", f.m.modules)
+	}
+	f.w.Canvas().Overlays().Remove(f.w.Canvas().Overlays().Top())
+
+	f.m.moduleList.Select(0)
+	f.m.Wait()
+	f.m.tokenList.Select(0)
+	test.Tap(f.m.loginBtn)
+	waitPrompt(t, f.shown)
+	f.m.Close()
+	f.m.Wait()
+	if f.m.session != nil {
+		t.Error("logged in after Close")
+	}
+	if top := f.w.Canvas().Overlays().Top(); top != nil {
+		t.Errorf("a dialog remains after Close:\n%s", canvasText(top))
+	}
+}
