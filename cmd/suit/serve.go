@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 
 	"github.com/creack/pty"
@@ -33,17 +32,7 @@ func simServe(env *cmdEnv, args []string) error {
 	bufSize := fs.Int("buf-size", devicesim.DefaultSMPBufSize, "SMP buffer size the device reports (MCUmgr params)")
 	bufCount := fs.Int("buf-count", devicesim.DefaultSMPBufCount, "SMP buffer count the device reports")
 	line := fs.Int("line", transport.DefaultLineMax, "longest line the device accepts")
-	var trust, payloads multiFlag
-	vendorDomain := fs.String("vendor-domain", "", "vendor domain name; the vendor ID is UUID5(DNS, domain)")
-	modelName := fs.String("model", "", "model; the class ID is UUID5(vendor ID, model)")
-	vendorID := fs.String("vendor-id", "", "vendor ID as 32 hex digits or a UUID")
-	classID := fs.String("class-id", "", "class ID as 32 hex digits or a UUID")
-	deviceID := fs.String("device-id", "", "device ID as 32 hex digits or a UUID")
-	sequence := fs.Uint64("sequence", 0, "sequence number stored on the fresh device")
-	image := fs.String("image", "", "factory image in the image slot [h'00']")
-	stateDir := fs.String("state", "", "keep the device (its flash) in DIR")
-	fs.Var(&trust, "trust", "PEM public key the device trusts (repeatable)")
-	fs.Var(&payloads, "payload", "URI=FILE: a payload the device fetches from URI (repeatable)")
+	pf := addProvFlags(fs)
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -57,50 +46,17 @@ func simServe(env *cmdEnv, args []string) error {
 	if *bufSize < 64 || *bufCount < 1 || *line < transport.MinLineMax {
 		return usageErr("", "unusable buffers: --buf-size %d --buf-count %d --line %d", *bufSize, *bufCount, *line)
 	}
-	prov := app.SimProvisioning{VendorDomain: *vendorDomain, Model: *modelName, Sequence: *sequence}
-	for _, t := range trust {
-		b, err := readInput(env, t)
-		if err != nil {
-			return err
-		}
-		prov.TrustPEM = append(prov.TrustPEM, b)
-		prov.TrustNames = append(prov.TrustNames, t)
+	prov, payloadMap, err := pf.build(env)
+	if err != nil {
+		return err
 	}
-	for _, id := range []struct {
-		s   string
-		dst *[]byte
-	}{{*vendorID, &prov.VendorID}, {*classID, &prov.ClassID}, {*deviceID, &prov.DeviceID}} {
-		if id.s == "" {
-			continue
-		}
-		if *id.dst, err = app.ParseHexID(id.s); err != nil {
-			return inputErr(err, "IDs are 16 bytes: 32 hex digits or a UUID", "bad ID")
-		}
-	}
-	if *image != "" {
-		if prov.Image, err = readInput(env, *image); err != nil {
-			return err
-		}
-	}
-	pl := devicesim.Payloads{}
-	for _, p := range payloads {
-		uri, file, ok := strings.Cut(p, "=")
-		if !ok || uri == "" || file == "" {
-			return usageErr("write --payload http://example.com/file.bin=firmware.bin", "--payload %q is not URI=FILE", p)
-		}
-		if pl[uri], err = readInput(env, file); err != nil {
-			return err
-		}
-	}
-	if (*stateDir == "" || !fileExists(*stateDir+"/device.json")) && len(prov.TrustPEM) == 0 {
-		return usageErr("give --trust PUB.pem (for the spec examples: $VECTORS/public_key.pem)", "the device needs at least one trust anchor")
-	}
-	sess, loaded, err := app.NewSimSession(prov, *stateDir)
+	pl := devicesim.Payloads(payloadMap)
+	sess, loaded, err := app.NewSimSession(prov, *pf.state)
 	if err != nil {
 		return inputErr(err, "check the keys and IDs (see 'suit help sim')", "cannot provision the simulated device")
 	}
 	if loaded {
-		fmt.Fprintf(env.stderr, "suit: using the device kept in %s\n", *stateDir)
+		fmt.Fprintf(env.stderr, "suit: using the device kept in %s\n", *pf.state)
 	}
 	dev := sess.SMP()
 	dev.BufSize, dev.BufCount = *bufSize, *bufCount

@@ -53,24 +53,14 @@ func runSim(env *cmdEnv, args []string) error {
 func simRun(env *cmdEnv, args []string) error {
 	c := commands["sim"]
 	fs := newFlags(env, c)
-	var trust, payloads multiFlag
-	vendorDomain := fs.String("vendor-domain", "", "vendor domain name; the vendor ID is UUID5(DNS, domain)")
-	modelName := fs.String("model", "", "model (class-specific information); the class ID is UUID5(vendor ID, model)")
-	vendorID := fs.String("vendor-id", "", "vendor ID as 32 hex digits or a UUID")
-	classID := fs.String("class-id", "", "class ID as 32 hex digits or a UUID")
-	deviceID := fs.String("device-id", "", "device ID as 32 hex digits or a UUID")
-	sequence := fs.Uint64("sequence", 0, "sequence number stored on the fresh device")
-	image := fs.String("image", "", "factory image in the image slot [h'00'] (default: a generated 4 KiB demo image)")
 	powerCut := fs.Int("power-cut-at", 0, "cut the power at the N-th flash write or erase (1 = the first)")
 	tamper := fs.Int("tamper", -1, "flip the bits of this byte of the staged envelope before processing")
-	stateDir := fs.String("state", "", "keep the device (its flash) in DIR between runs")
 	rollback := fs.Int64("rollback-to", -1, "fault injection: rewrite the stored sequence number to N before processing")
 	asJSON := fs.Bool("json", false, "print one JSON object per step, then the record")
 	hwType := fs.String("hw-type", "1.3.6.1.4.1.99999.1.1", "RFC 4108 packages: the device's hardware module type (OID)")
 	hwSerial := fs.String("hw-serial", "00000001", "RFC 4108 packages: the device's serial number (hex)")
 	receiptOut := fs.String("receipt", "", "RFC 4108 packages: write the device's load receipt or load error (DER) to FILE")
-	fs.Var(&trust, "trust", "PEM public key the device trusts (repeatable)")
-	fs.Var(&payloads, "payload", "URI=FILE: the payload the device fetches from URI (repeatable)")
+	pf := addProvFlags(fs)
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -82,57 +72,19 @@ func simRun(env *cmdEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	prov := app.SimProvisioning{VendorDomain: *vendorDomain, Model: *modelName, Sequence: *sequence}
-	for _, t := range trust {
-		b, err := readInput(env, t)
-		if err != nil {
-			return err
-		}
-		prov.TrustPEM = append(prov.TrustPEM, b)
-		prov.TrustNames = append(prov.TrustNames, t)
-	}
-	for _, id := range []struct {
-		s   string
-		dst *[]byte
-	}{{*vendorID, &prov.VendorID}, {*classID, &prov.ClassID}, {*deviceID, &prov.DeviceID}} {
-		if id.s == "" {
-			continue
-		}
-		b, err := app.ParseHexID(id.s)
-		if err != nil {
-			return inputErr(err, "IDs are 16 bytes: 32 hex digits or a UUID", "bad ID")
-		}
-		*id.dst = b
-	}
-	if *image != "" {
-		if prov.Image, err = readInput(env, *image); err != nil {
-			return err
-		}
-	}
-	pl := map[string][]byte{}
-	for _, p := range payloads {
-		uri, file, ok := strings.Cut(p, "=")
-		if !ok || uri == "" || file == "" {
-			return usageErr("write --payload http://example.com/file.bin=firmware.bin", "--payload %q is not URI=FILE", p)
-		}
-		if pl[uri], err = readInput(env, file); err != nil {
-			return err
-		}
+	prov, pl, err := pf.build(env)
+	if err != nil {
+		return err
 	}
 	if *powerCut < 0 {
 		return usageErr("N counts flash writes and erases from 1", "--power-cut-at %d is negative", *powerCut)
 	}
-	if *stateDir == "" || !fileExists(*stateDir+"/device.json") {
-		if len(prov.TrustPEM) == 0 {
-			return usageErr("give --trust PUB.pem (for the spec examples: $VECTORS/public_key.pem)", "the device needs at least one trust anchor")
-		}
-	}
-	sess, loaded, err := app.NewSimSession(prov, *stateDir)
+	sess, loaded, err := app.NewSimSession(prov, *pf.state)
 	if err != nil {
 		return inputErr(err, "check the keys and IDs (see 'suit help sim')", "cannot provision the simulated device")
 	}
 	if loaded && !*asJSON {
-		fmt.Fprintf(env.stderr, "suit: using the device kept in %s (provisioning options are not applied; delete the directory to start fresh)\n", *stateDir)
+		fmt.Fprintf(env.stderr, "suit: using the device kept in %s (provisioning options are not applied; delete the directory to start fresh)\n", *pf.state)
 	}
 	if *rollback >= 0 {
 		if err := sess.RollbackSequence(uint64(*rollback)); err != nil {
@@ -187,7 +139,7 @@ func simRun(env *cmdEnv, args []string) error {
 		return nil
 	case devicesim.PowerCut:
 		hint := "run again with the same --state DIR to restart the device and retry"
-		if *stateDir == "" {
+		if *pf.state == "" {
 			hint = "use --state DIR to keep the device and restart it after the cut"
 		}
 		return withCode(exitPowerCut, errors.New("power cut: "+rec.Reason), hint)
