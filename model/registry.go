@@ -175,3 +175,35 @@ func unknownName(label int64) string {
 	}
 	return "unknown(" + strconv.FormatInt(label, 10) + ")"
 }
+
+// TextManifestNames names the manifest-level keys of SUIT_Text_LMap (the CDDL names without suit-text-).
+var TextManifestNames = map[int64]string{
+	TextManifestDescription: "manifest-description",
+	TextUpdateDescription:   "update-description",
+	TextManifestJSONSource:  "manifest-json-source",
+	TextManifestYAMLSource:  "manifest-yaml-source",
+}
+
+// TextComponentNames names the keys of a component's text map.
+var TextComponentNames = map[int64]string{
+	TextVendorName:           "vendor-name",
+	TextModelName:            "model-name",
+	TextVendorDomain:         "vendor-domain",
+	TextModelInfo:            "model-info",
+	TextComponentDescription: "component-description",
+	TextComponentVersion:     "component-version",
+	TextVersionRequired:      "version-required",
+	TextCurrentVersion:       "current-version",
+}
+
+// TextKeyName names a text map key (component: a key of a component's map), or gives its number.
+func TextKeyName(key int64, component bool) string {
+	names := TextManifestNames
+	if component {
+		names = TextComponentNames
+	}
+	if n, ok := names[key]; ok {
+		return n
+	}
+	return strconv.FormatInt(key, 10)
+}

@@ -171,12 +171,12 @@ func printTree(w io.Writer, e *model.Envelope, size int) {
 			for _, l := range t.Languages {
 				fmt.Fprintf(w, "      %s:\n", l.Tag)
 				for _, en := range l.Entries {
-					fmt.Fprintf(w, "        %s: %s\n", textKey(en.Key, false), oneLine(en.Text))
+					fmt.Fprintf(w, "        %s: %s\n", model.TextKeyName(en.Key, false), oneLine(en.Text))
 				}
 				for _, c := range l.Components {
 					fmt.Fprintf(w, "        %s:\n", model.FormatComponentID(c.Component))
 					for _, en := range c.Entries {
-						fmt.Fprintf(w, "          %s: %s\n", textKey(en.Key, true), oneLine(en.Text))
+						fmt.Fprintf(w, "          %s: %s\n", model.TextKeyName(en.Key, true), oneLine(en.Text))
 					}
 				}
 			}
@@ -191,17 +191,6 @@ func printTree(w io.Writer, e *model.Envelope, size int) {
 	for _, u := range e.Unknown {
 		fmt.Fprintf(w, "  unknown envelope member %x: %d bytes\n", u.Key, len(u.Value))
 	}
-}
-
-func textKey(k int64, component bool) string {
-	names := map[int64]string{1: "manifest-description", 2: "update-description", 3: "manifest-json-source", 4: "manifest-yaml-source"}
-	if component {
-		names = map[int64]string{1: "vendor-name", 2: "model-name", 3: "vendor-domain", 4: "model-info", 5: "component-description", 6: "component-version", 7: "version-required", 8: "current-version"}
-	}
-	if n, ok := names[k]; ok {
-		return n
-	}
-	return fmt.Sprint(k)
 }
 
 func oneLine(s string) string {

@@ -100,23 +100,10 @@ var headerMembers = map[int64]member{
 	6: {"partial-iv", "", sAny, false},
 }
 
-var textLangMembers = map[int64]string{
-	model.TextManifestDescription: "manifest-description",
-	model.TextUpdateDescription:   "update-description",
-	model.TextManifestJSONSource:  "json-source",
-	model.TextManifestYAMLSource:  "yaml-source",
-}
-
-var textComponentMembers = map[int64]string{
-	model.TextVendorName:           "vendor-name",
-	model.TextModelName:            "model-name",
-	model.TextVendorDomain:         "vendor-domain",
-	model.TextModelInfo:            "model-info",
-	model.TextComponentDescription: "component-description",
-	model.TextComponentVersion:     "component-version",
-	model.TextVersionRequired:      "version-required",
-	model.TextCurrentVersion:       "current-version",
-}
+var (
+	textLangMembers      = model.TextManifestNames
+	textComponentMembers = model.TextComponentNames
+)
 
 // Words the spec's examples use for parameters where they differ from the
 // registry name.

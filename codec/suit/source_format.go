@@ -392,23 +392,10 @@ func valueNode(label int64, v model.Value) *yaml.Node {
 // knownVendors are domains whose vendor IDs get a comment in the source form.
 var knownVendors = []string{"arm.com", "nordicsemi.com", "example.com"}
 
-var manifestTextNames = map[int64]string{
-	model.TextManifestDescription: "manifest-description",
-	model.TextUpdateDescription:   "update-description",
-	model.TextManifestJSONSource:  "manifest-json-source",
-	model.TextManifestYAMLSource:  "manifest-yaml-source",
-}
-
-var componentTextNames = map[int64]string{
-	model.TextVendorName:           "vendor-name",
-	model.TextModelName:            "model-name",
-	model.TextVendorDomain:         "vendor-domain",
-	model.TextModelInfo:            "model-info",
-	model.TextComponentDescription: "component-description",
-	model.TextComponentVersion:     "component-version",
-	model.TextVersionRequired:      "version-required",
-	model.TextCurrentVersion:       "current-version",
-}
+var (
+	manifestTextNames  = model.TextManifestNames
+	componentTextNames = model.TextComponentNames
+)
 
 func textEntryKey(names map[int64]string, k int64) string {
 	if n, ok := names[k]; ok {
