@@ -90,7 +90,9 @@ func newInspectorView(s *Studio) *inspectorView {
 		}
 	}
 	v.notation = widget.NewTextGrid()
+	v.notation.Scroll = fyne.ScrollNone // the surrounding container scrolls
 	v.hex = newHexGrid()
+	v.hex.Scroll = fyne.ScrollNone
 	v.hex.onTap = func(row, col int) {
 		if v.in == nil {
 			return
@@ -119,14 +121,16 @@ func newInspectorView(s *Studio) *inspectorView {
 	})
 	addKey := widget.NewButtonWithIcon("Add trusted key…", theme.ContentAddIcon(), v.addKeyDialog)
 
+	pair := container.NewHSplit(
+		container.NewBorder(widget.NewLabelWithStyle("Diagnostic notation", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), nil, nil, nil, container.NewScroll(v.notation)),
+		container.NewBorder(widget.NewLabelWithStyle("Bytes", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), v.detail, nil, nil, container.NewScroll(v.hex)),
+	)
+	pair.Offset = 0.45
 	trio := container.NewHSplit(
 		container.NewBorder(widget.NewLabelWithStyle("Structure", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), nil, nil, nil, v.tree),
-		container.NewHSplit(
-			container.NewBorder(widget.NewLabelWithStyle("Diagnostic notation", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), nil, nil, nil, v.notation),
-			container.NewBorder(widget.NewLabelWithStyle("Bytes", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), v.detail, nil, nil, v.hex),
-		),
+		pair,
 	)
-	trio.Offset = 0.3
+	trio.Offset = 0.28
 	verification := container.NewVScroll(container.NewVBox(v.verdict, widget.NewSeparator(),
 		widget.NewLabelWithStyle("Trusted public keys", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), v.keys, addKey))
 	tabs := container.NewAppTabs(
@@ -315,7 +319,7 @@ func innerNode(n *diag.Node) *diag.Node {
 	return n
 }
 
-// outerNode is the node the tree shows for n (n itself or the wrapper skipped above it).
+// treeID is the tree node that shows n (n itself or the wrapper skipped above it).
 func (v *inspectorView) treeID(n *diag.Node) (string, bool) {
 	if id, ok := v.ids[n]; ok {
 		return id, true

@@ -60,18 +60,27 @@ func Main(args []string) error {
 	if *view != "" {
 		s.Wait()
 		s.ShowView(*view)
+		// Say when the view has its content, so that a screenshot taken afterwards shows it.
+		go func() {
+			s.Wait()
+			time.Sleep(300 * time.Millisecond)
+			fyne.Do(func() { fmt.Println("suit-studio: view " + *view + " ready") })
+		}()
 	}
 	s.Win.ShowAndRun()
 	return nil
 }
 
 // DemoDocument is the document `make run` opens: example 2's structure (download, install and
-// boot, with install and text severed) for the vendor example.com and the model "demo-board",
+// boot, with the text severed) for the vendor example.com and the model "demo-board",
 // with the embedded demo firmware as an integrated payload, so that it is valid and can be signed
 // and sent to the built-in simulator without any other file.
 func DemoDocument(state *app.State) *app.Document {
 	env := model.TemplateByID("download-install-boot").New()
 	env.Manifest.SequenceNumber, _ = app.SequenceNumbers(0, time.Now())
+	env.Manifest.ReferenceURI = nil
+	// The install sequence only points at the integrated payload: too small to be worth severing.
+	env.Manifest.Install.Severed = false
 	_ = app.SetIdentity(env, "example.com", "demo-board")
 	_ = app.SetImage(env, 0, assets.DemoFirmwareV1, app.ImageSource{Integrate: true, Name: "firmware-v1.bin"})
 	if t := env.Manifest.Text.Text; t != nil && len(t.Languages) > 0 {

@@ -51,6 +51,10 @@ type Studio struct {
 	TrustedKeys []string
 
 	bg sync.WaitGroup // background work in flight, so that tests can wait for it
+	// doneMu serializes the completions of background work. With the real driver they already
+	// run one at a time on the event goroutine; fyne's test driver runs fyne.Do inline, so
+	// without it two completions could touch the same widgets at once.
+	doneMu sync.Mutex
 }
 
 // New builds the studio's window for a (a real app or fyne's test app). state may be nil
@@ -214,7 +218,11 @@ func (s *Studio) background(work func() func()) {
 		defer s.bg.Done()
 		done := work()
 		if done != nil {
-			fyne.DoAndWait(done)
+			fyne.DoAndWait(func() {
+				s.doneMu.Lock()
+				defer s.doneMu.Unlock()
+				done()
+			})
 		}
 	}()
 }

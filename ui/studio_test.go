@@ -108,6 +108,7 @@ func TestFlowTemplateToVerifiedEnvelope(t *testing.T) {
 		t.Fatalf("reopened %q as %v", s.doc.Path(), s.doc.Format())
 	}
 	s.AddTrustedKey(filepath.Join(vectors, "public_key.pem"))
+	s.Wait()
 	s.ShowView(ViewInspector)
 	s.Wait()
 	if !strings.HasPrefix(s.inspector.verdictTitle, "Authentic") {
@@ -153,6 +154,7 @@ func TestUndoRedoShortcutsAndTitle(t *testing.T) {
 	}
 	// Switching views by keyboard.
 	typeShortcut(s, shortcutView3)
+	s.Wait()
 	if s.tabs.SelectedIndex() != 2 {
 		t.Error("Ctrl+3 does not show the inspector")
 	}

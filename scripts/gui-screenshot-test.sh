@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Starts the real SUIT Studio under Xvfb and takes a screenshot of each main view (start, editor,
+# inspector), then checks that each rendered: the expected size, and not blank (many colours,
+# real contrast). Exits non-zero otherwise. Every step has a timeout; the whole run takes well
+# under three minutes. Screenshots are kept in $SCREENSHOT_DIR (default bin/screenshots).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export LANG="${LANG:-en_US.UTF-8}"
+GO="${GO:-go}"
+OUT="${SCREENSHOT_DIR:-bin/screenshots}"
+W=1280 H=900
+for tool in Xvfb import identify convert xwininfo; do
+  command -v "$tool" >/dev/null || { echo "gui-screenshot-test: $tool is missing; run scripts/install-deps.sh" >&2; exit 1; }
+done
+mkdir -p "$OUT" bin
+timeout 300 "$GO" build -o bin/suit-studio .
+
+work="$(mktemp -d)"
+xvfb_pid="" app_pid=""
+cleanup() {
+  [ -n "$app_pid" ] && kill "$app_pid" 2>/dev/null || true
+  [ -n "$xvfb_pid" ] && kill "$xvfb_pid" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# A free display number.
+disp=""
+for n in $(seq 90 140); do
+  if [ ! -e "/tmp/.X11-unix/X$n" ] && [ ! -e "/tmp/.X$n-lock" ]; then disp=":$n"; break; fi
+done
+[ -n "$disp" ] || { echo "gui-screenshot-test: no free X display number" >&2; exit 1; }
+Xvfb "$disp" -screen 0 "${W}x${H}x24" -nolisten tcp >"$work/xvfb.log" 2>&1 &
+xvfb_pid=$!
+export DISPLAY="$disp"
+for _ in $(seq 1 50); do xwininfo -root >/dev/null 2>&1 && break; sleep 0.1; done
+xwininfo -root >/dev/null 2>&1 || { echo "gui-screenshot-test: Xvfb did not start:" >&2; cat "$work/xvfb.log" >&2; exit 1; }
+
+# Fresh state and settings: no recent files, no recovery files, the default theme.
+export XDG_STATE_HOME="$work/state" XDG_CONFIG_HOME="$work/config" XDG_DATA_HOME="$work/data" HOME="$work/home"
+export LIBGL_ALWAYS_SOFTWARE=1
+mkdir -p "$HOME"
+
+fail=0
+for view in start editor inspector; do
+  png="$OUT/$view.png"
+  rm -f "$png"
+  SUIT_STUDIO_SCREENSHOT_VIEW="$view" timeout 60 bin/suit-studio -demo >"$work/$view.log" 2>&1 &
+  app_pid=$!
+  # Wait for the window to be mapped and the view to have its content (at most 40 s).
+  mapped=""
+  for _ in $(seq 1 400); do
+    if grep -q "view $view ready" "$work/$view.log" && xwininfo -root -tree 2>/dev/null | grep -q 'SUIT Studio"'; then mapped=1; break; fi
+    kill -0 "$app_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if [ -z "$mapped" ]; then
+    echo "FAIL $view: the studio window did not appear, or its view never became ready" >&2
+    sed 's/^/  /' "$work/$view.log" >&2
+    fail=1
+  else
+    sleep 2 # let it draw the frames after the content arrived
+    timeout 20 import -window root "$png"
+  fi
+  kill "$app_pid" 2>/dev/null || true
+  wait "$app_pid" 2>/dev/null || true
+  app_pid=""
+  [ -f "$png" ] || { fail=1; continue; }
+  size="$(identify -format '%wx%h' "$png")"
+  colours="$(identify -format '%k' "$png")"
+  # Standard deviation of the grey levels (0..1): a blank or single-colour screen is near 0.
+  sd="$(convert "$png" -colorspace Gray -format '%[fx:standard_deviation]' info:)"
+  # Part of the screen the window covers with something other than the background.
+  ok=1
+  [ "$size" = "${W}x${H}" ] || { echo "FAIL $view: screenshot is $size, want ${W}x${H}" >&2; ok=0; }
+  [ "$colours" -ge 16 ] || { echo "FAIL $view: only $colours colours: nothing rendered" >&2; ok=0; }
+  awk -v s="$sd" 'BEGIN { exit !(s > 0.05) }' || { echo "FAIL $view: contrast $sd is too low: blank window" >&2; ok=0; }
+  if [ "$ok" = 1 ]; then
+    echo "ok   $view: $png ($size, $colours colours, contrast $sd)"
+  else
+    fail=1
+  fi
+done
+exit "$fail"
