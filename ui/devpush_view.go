@@ -239,7 +239,7 @@ func (v *PushView) Refresh() {
 			}
 			ports = kept
 		}
-		fyne.Do(func() {
+		devDo(func() {
 			v.mu.Lock()
 			v.ports = ports
 			v.mu.Unlock()
@@ -297,7 +297,7 @@ func (v *PushView) portOptions() (string, app.PortOptions, error) {
 	if err != nil || baud <= 0 {
 		return "", app.PortOptions{}, &simHintError{err: fmt.Errorf("baud rate %q is not a number", v.baud.Selected), hint: "choose a baud rate, usually 115200"}
 	}
-	o := app.PortOptions{Baud: baud, Log: func(s string) { fyne.Do(func() { v.logf("link: %s", s) }) }}
+	o := app.PortOptions{Baud: baud, Log: func(s string) { devDo(func() { v.logf("link: %s", s) }) }}
 	return port, o, nil
 }
 
@@ -372,12 +372,12 @@ func (v *PushView) start(port string, po app.PortOptions, data []byte, file stri
 				err = &app.FileError{Op: "read", Path: file, Err: err, Hint: "check the file name and its permissions"}
 			}
 			if err != nil {
-				fyne.Do(func() { v.done(nil, err) })
+				devDo(func() { v.done(nil, err) })
 				return
 			}
 		}
-		fyne.Do(func() { v.logf("pushing %d bytes to %s at %d baud", len(data), port, po.Baud) })
-		popts := app.PushOptions{PortOptions: po, Progress: func(p transport.Progress) { fyne.Do(func() { v.showProgress(p) }) }}
+		devDo(func() { v.logf("pushing %d bytes to %s at %d baud", len(data), port, po.Baud) })
+		popts := app.PushOptions{PortOptions: po, Progress: func(p transport.Progress) { devDo(func() { v.showProgress(p) }) }}
 		var res app.PushResult
 		var err error
 		if sim {
@@ -389,7 +389,7 @@ func (v *PushView) start(port string, po app.PortOptions, data []byte, file stri
 		} else {
 			res, err = app.Push(ctx, port, data, popts)
 		}
-		fyne.Do(func() { v.done(&res, err) })
+		devDo(func() { v.done(&res, err) })
 	}()
 }
 
@@ -465,7 +465,9 @@ func (v *PushView) Cancel() {
 	v.mu.Unlock()
 	if c != nil {
 		c()
+		devUIMu.Lock()
 		v.logf("cancelling…")
+		devUIMu.Unlock()
 	}
 }
 
@@ -492,7 +494,7 @@ func (v *PushView) ReadImages() {
 		} else {
 			imgs, err = app.ImageList(ctx, port, po)
 		}
-		fyne.Do(func() {
+		devDo(func() {
 			if err != nil {
 				v.logf("image list: %v", err)
 				simErrorDialog(v.win, "Cannot read the image list", err, pushHint(err))
@@ -533,7 +535,7 @@ func (v *SimulatorView) useDevice(f func(*app.SimSession) error) error {
 	}
 	defer v.devMu.Unlock()
 	var p simProv
-	fyne.DoAndWait(func() { p = v.readProv() })
+	devDoAndWait(func() { p = v.readProv() })
 	s, err := v.session(p, false)
 	if err != nil {
 		return err

@@ -577,7 +577,7 @@ func (v *SimulatorView) beginRun(title string, cancel context.CancelFunc) int {
 	v.ramInUse, v.ramPeak, v.simTime = 0, 0, 0
 	v.verdict = ""
 	v.mu.Unlock()
-	fyne.Do(func() {
+	devDo(func() {
 		v.steps.UnselectAll()
 		v.steps.Refresh()
 		v.detail.SetText("")
@@ -598,7 +598,7 @@ func (v *SimulatorView) Drive(ctx context.Context, title string, f func(ctx cont
 	}
 	defer v.devMu.Unlock()
 	var p simProv
-	fyne.DoAndWait(func() { p = v.readProv() })
+	devDoAndWait(func() { p = v.readProv() })
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	gen := v.beginRun(title, cancel)
@@ -679,7 +679,7 @@ func (v *SimulatorView) release() {
 		v.queue = v.queue[n:]
 		interval := v.interval
 		v.mu.Unlock()
-		fyne.DoAndWait(func() { v.apply(batch) })
+		devDoAndWait(func() { v.apply(batch) })
 		if interval > 0 {
 			time.Sleep(interval)
 		}
@@ -688,15 +688,21 @@ func (v *SimulatorView) release() {
 
 // Play releases queued steps at the chosen pace.
 func (v *SimulatorView) Play() {
+	devUIMu.Lock()
+	defer devUIMu.Unlock()
 	v.mu.Lock()
 	v.playing = true
-	v.kick()
 	v.mu.Unlock()
 	v.showStatus()
+	v.mu.Lock()
+	v.kick()
+	v.mu.Unlock()
 }
 
 // Pause stops releasing steps; the device itself goes on and its steps wait in the queue.
 func (v *SimulatorView) Pause() {
+	devUIMu.Lock()
+	defer devUIMu.Unlock()
 	v.mu.Lock()
 	v.playing = false
 	v.mu.Unlock()
@@ -705,6 +711,8 @@ func (v *SimulatorView) Pause() {
 
 // Step pauses and releases exactly one queued step.
 func (v *SimulatorView) Step() {
+	devUIMu.Lock()
+	defer devUIMu.Unlock()
 	v.mu.Lock()
 	v.playing = false
 	var batch []simItem
@@ -1318,3 +1326,28 @@ type simHintError struct {
 
 func (e *simHintError) Error() string { return e.err.Error() }
 func (e *simHintError) Unwrap() error { return e.err }
+
+// devUIMu serialises the simulator and push views' background updates of their widgets, and the
+// handlers that update widgets while background work may be running. On a real display all of
+// them run on the event goroutine and the lock is never contended; fyne's test driver runs
+// fyne.Do on the calling goroutine, where without it two goroutines could redraw the same label
+// at once. Nothing called under it may take it again.
+var devUIMu sync.Mutex
+
+// devDo runs f on the event goroutine (fyne.Do), serialised by devUIMu.
+func devDo(f func()) {
+	fyne.Do(func() {
+		devUIMu.Lock()
+		defer devUIMu.Unlock()
+		f()
+	})
+}
+
+// devDoAndWait is devDo that waits for f to have run (fyne.DoAndWait).
+func devDoAndWait(f func()) {
+	fyne.DoAndWait(func() {
+		devUIMu.Lock()
+		defer devUIMu.Unlock()
+		f()
+	})
+}
