@@ -54,9 +54,9 @@ func showInspector(t *testing.T, data []byte, opts CMSInspectorOptions) *CMSInsp
 	t.Helper()
 	test.NewTempApp(t)
 	v := NewCMSInspector(data, opts)
+	v.Wait() // before showing: the test driver runs fyne.Do on the calling goroutine
 	w := test.NewTempWindow(t, v)
 	w.Resize(fyne.NewSize(1000, 800))
-	v.Wait()
 	return v
 }
 

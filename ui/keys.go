@@ -116,6 +116,7 @@ type KeyManager struct {
 	importBtn                                            *widget.Button
 
 	content fyne.CanvasObject
+	now     bool // run "background" work at once (constructor, local files only)
 
 	// Test hooks: the dialogs the manager opened last.
 	lastGenerate *generateForm
@@ -141,10 +142,14 @@ func NewKeyManager(w fyne.Window, opts KeyManagerOptions) *KeyManager {
 	m.modules = append([]string(nil), opts.Modules...)
 	m.build()
 	m.ExtendBaseWidget(m)
+	// Key files and the trust store are small local files: read them at once, so that the
+	// manager is complete when first shown. Token work always runs in the background.
+	m.now = true
 	for _, f := range opts.KeyFiles {
 		m.addKeyFile(f)
 	}
 	m.refreshTrust(false)
+	m.now = false
 	return m
 }
 
@@ -163,8 +168,15 @@ func (m *KeyManager) Close() {
 	m.logout()
 }
 
-// background runs work off the event goroutine, then its result on it.
+// background runs work off the event goroutine, then its result on it (both at once while the
+// constructor runs, see now).
 func (m *KeyManager) background(work func() func()) {
+	if m.now {
+		if done := work(); done != nil {
+			done()
+		}
+		return
+	}
 	m.bg.Add(1)
 	go func() {
 		defer m.bg.Done()
