@@ -2,7 +2,8 @@
 # Both install what is missing first (Debian/Ubuntu packages via apt-get, Go modules via the proxy).
 
 SHELL := /bin/bash
-export LANG ?= en_US.UTF-8
+export LANG := en_US.UTF-8
+export LC_ALL := en_US.UTF-8
 export PATH := $(PATH):/usr/local/go/bin
 GO ?= go
 FUZZTIME ?= 60s
