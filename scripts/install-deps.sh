@@ -19,3 +19,13 @@ if ! command -v go >/dev/null 2>&1; then
   echo "install-deps: Go is not installed; install Go 1.26 or newer (https://go.dev/dl) and retry" >&2
   exit 1
 fi
+# Fyne reads the locale from LANG/LC_ALL; make sets en_US.UTF-8, so make sure it exists.
+if command -v locale-gen >/dev/null 2>&1 && ! locale -a 2>/dev/null | grep -qi '^en_US\.utf-\?8$'; then
+  sudo=""
+  if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
+  if [ -f /etc/locale.gen ]; then
+    $sudo sed -i 's/^# *en_US.UTF-8 UTF-8/en_US.UTF-8 UTF-8/' /etc/locale.gen
+    grep -q '^en_US.UTF-8 UTF-8' /etc/locale.gen || echo 'en_US.UTF-8 UTF-8' | $sudo tee -a /etc/locale.gen >/dev/null
+  fi
+  $sudo locale-gen >&2 || echo "install-deps: could not generate the en_US.UTF-8 locale (Fyne will fall back to English)" >&2
+fi
