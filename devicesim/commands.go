@@ -715,7 +715,8 @@ func (p *proc) store(i int, name, arg string, n int, write func(*Flash, int) err
 	}
 	f, off := dc.Active.Flash, dc.Active.Offset
 	if staged {
-		f, off = dc.Candidate.Flash, dc.candOff
+		f, off = dc.Candidate.Flash, dc.areaOff
+		dc.candOff = dc.areaOff
 	}
 	if err := f.eraseRange(off, n); err != nil {
 		return p.failErr(i, name, arg, err)
@@ -732,6 +733,25 @@ func (p *proc) store(i int, name, arg string, n int, write func(*Flash, int) err
 		dc.Length = n
 	}
 	return nil
+}
+
+// inPlace makes the integrated payload at [off, off+n) of the staged envelope the candidate of
+// component i without copying it, when that component is staged in the flash that holds the
+// envelope. The payload was authenticated with the envelope, the envelope stays untouched until
+// the boot loader has installed it (nothing else writes the envelope's sectors), and the commit
+// records this range and its digest: the boot loader copies it into the slot from there. This is
+// what lets a 32 KiB image travel in an envelope on a device whose candidate area could not hold
+// the envelope and a second copy of the image.
+func (p *proc) inPlace(i, off, n int) bool {
+	dc := p.comps[i].dev
+	if p.name != "update" || dc.Candidate == nil || dc.Candidate.Flash != p.envFlash {
+		return false
+	}
+	if off < dc.Candidate.Offset || off+n > dc.Candidate.Offset+dc.Candidate.Size {
+		return false
+	}
+	dc.written, dc.candOff, dc.candLen = true, off, n
+	return true
 }
 
 // copyFlash copies n bytes through the accounted transfer buffer.
@@ -786,6 +806,10 @@ func (p *proc) fetch(i int, name string) error {
 			arg += fmt.Sprintf(" (integrated payload, %d bytes)", n)
 			if err := p.checkSize(i, name, arg, n); err != nil {
 				return err
+			}
+			if p.inPlace(i, p.envBase+e.val.off, n) {
+				p.pass(i, name, fmt.Sprintf("%s, taken in place at 0x%05x (not copied)", arg, p.envBase+e.val.off))
+				return nil
 			}
 			if err := p.store(i, name, arg, n, func(dst *Flash, off int) error {
 				return p.d.copyFlash(dst, off, p.envFlash, p.envBase+e.val.off, n)

@@ -94,9 +94,10 @@ type devComp struct {
 	ComponentInfo
 	// during an update
 	written bool
-	candOff int
-	candLen int
-	candCap int
+	candOff int // where the candidate content is: in the staging space, or (an integrated
+	candLen int // payload taken in place) inside the staged envelope
+	areaOff int // the staging space for content that is not in the envelope
+	candCap int // its size
 }
 
 // Device is the simulated Class 1 device.
@@ -212,7 +213,9 @@ func (d *Device) Clock() time.Duration { return d.clock }
 func (d *Device) FlashOps() int { return d.ops }
 
 // PowerCutAt arms a power cut: the n-th flash write or erase from now (1 = the next one) fails
-// half done and the device stops until Restart.
+// half done and the device stops until Restart. Armed while the device is off, it counts from
+// the next Restart and hits the boot loader (a second cut while it resumes an installation);
+// otherwise Restart disarms it.
 func (d *Device) PowerCutAt(n int) {
 	if n <= 0 {
 		d.cutAt = 0
@@ -399,10 +402,12 @@ func (d *Device) StageBegin(size int) error {
 	if size <= 0 {
 		return fmt.Errorf("%w: empty envelope", ErrInvalid)
 	}
-	// The envelope needs at least one sector left for a staged image after it.
-	if size > d.candidate.Size-d.cfg.SectorSize {
+	// An envelope may fill the candidate area: integrated payloads are installed from inside it
+	// (see fetch); only images fetched by URI, written or copied need staging space after it,
+	// and the update says so if that space is too small.
+	if size > d.candidate.Size {
 		return &StepError{Procedure: "staging", Command: "stage", Err: ErrEnvelopeTooLarge,
-			Reason: fmt.Sprintf("envelope of %d bytes does not fit the %d-byte candidate area (at most %d bytes with room for a staged image)", size, d.candidate.Size, d.candidate.Size-d.cfg.SectorSize)}
+			Reason: fmt.Sprintf("envelope of %d bytes does not fit the %d-byte candidate area", size, d.candidate.Size)}
 	}
 	if err := d.Int.eraseRange(d.candidate.Offset, size); err != nil {
 		return err

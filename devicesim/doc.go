@@ -19,8 +19,9 @@
 //	  0x00000  boot loader                       16 KiB  never written by updates
 //	  0x04000  image slot        component [h'00']  36 KiB  the image the device runs
 //	  0x0D000  candidate area                    40 KiB  the staged envelope (or RFC 4108
-//	                                                      package), then, sector aligned after
-//	                                                      it, the staged new image for [h'00']
+//	                                                      package), up to 40 KiB; sector aligned
+//	                                                      after it, the staging space for an
+//	                                                      [h'00'] image that is not inside it
 //	  0x17000  state copy A                       4 KiB  boot state, see state.go
 //	  0x18000  state copy B                       4 KiB
 //	external SPI NOR flash, 256 KiB (ExtFlashSize; negative = none)
@@ -29,10 +30,34 @@
 //	  0x2A000  download area     component [h'02']  84 KiB  scratch: written in place
 //
 // The state area holds the trust anchors, vendor/class/device IDs, the stored sequence number,
-// the RFC 4108 stale version, the installed manifest (auth wrapper + manifest, up to about 3.6 KiB)
-// and the boot state (which staged images to install at the next boot). It is two copies with a
-// counter and a CRC-32, the newer valid one wins, and the CRC is written last: a torn state write
-// leaves the previous state in force.
+// the RFC 4108 stale version, the installed manifest (auth wrapper + manifest, up to about 3.5 KiB)
+// and the boot state: the pending installs, each "copy this byte range of the staging flash into
+// this slot; it hashes to this SHA-256". It is two copies with a counter and a CRC-32, the newer
+// valid one wins, and the CRC is written last: a torn state write leaves the previous state in
+// force.
+//
+// # Images installed from inside the envelope
+//
+// An integrated payload is not copied a second time into the candidate area: when fetch takes
+// one for [h'00'], that component's candidate IS the payload's byte range inside the staged
+// envelope, which was authenticated with the envelope (its integrity then rests on the
+// manifest's image digest, which image-match checks right there). The commit records that range
+// and its SHA-256; the boot loader copies it into the slot. This is what lets the default device
+// take an envelope with a 32 KiB integrated image (about 32.3 KiB staged; the 16 KiB left after
+// it could not hold a second copy). RFC 4108 firmware is installed from its eContent the same
+// way. Images fetched by URI, written or copied are staged in the space after the envelope.
+//
+// Power safety of the commit and install: nothing writes the staged envelope or the staging
+// space between the commit and the state write that marks the install done, so the source of
+// every pending copy stays intact. At boot, for each pending component, the boot loader (1)
+// skips the copy when the slot already hashes to the recorded digest (a copy that finished
+// before a power cut), (2) otherwise refuses to touch the slot when the source does not hash to
+// the recorded digest, (3) erases and copies the slot in 256-byte chunks, (4) checks the slot
+// against the recorded digest, and only then (5) writes the state that marks the install done.
+// A power cut at any write or erase — staging, commit, copy, state switch, or a second cut while
+// the boot loader resumes — leaves a device that boots the old image (cut before the commit's
+// CRC) or the new one (cut after it), and takes the update again; TestPowerCutIntegrated32KiB
+// cuts every index of the 32 KiB update.
 //
 // # Components of the official examples
 //
@@ -54,11 +79,10 @@
 // number is refused, an equal one is accepted so that an update can be re-applied), at most
 // MaxComponents components, each known to the device; severed members present in the envelope are
 // checked against their digests. Then shared → payload-fetch, shared → install, shared →
-// validate. Images are written to staging regions only; when everything passed, one state write
-// commits (sequence number, manifest, which images to install), the device restarts, and the boot
-// loader copies the staged images into place — resumably, so a power cut at any write or erase
-// leaves a device that boots the old or the new image and takes the update again — then runs the
-// invocation procedure (shared → validate, shared → load, shared → invoke) of the installed
+// validate. Images are written to staging regions only (or taken in place, above); when
+// everything passed, one state write commits (sequence number, manifest, which ranges to install
+// and their digests), the device restarts, and the boot loader copies the candidates into place —
+// resumably, see above — then runs the invocation procedure (shared → validate, shared → load, shared → invoke) of the installed
 // manifest. Without an invoke sequence the boot loader starts the image slot after validation.
 //
 // Commands: vendor/class/device identifier, image-match, component-slot, check-content (constant

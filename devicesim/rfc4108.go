@@ -232,23 +232,20 @@ func (d *Device) LoadCMS(id CMSIdentity) *CMSResult {
 	if st.hasStale {
 		emit("check stale version", fmt.Sprintf("version %d, stale %d", p.ID.Version, st.stale), Pass, "")
 	}
-	// Install: stream the firmware from the package in flash to the staging region.
-	ss := d.cfg.SectorSize
-	candOff := d.candidate.Offset + (d.staged+ss-1)/ss*ss
-	capacity := min(d.slot.Size, d.candidate.Offset+d.candidate.Size-candOff)
-	if fwLen > capacity {
-		return refuse(cms.InsufficientMemory, "install", fmt.Errorf("firmware of %d bytes does not fit: the slot takes %d", fwLen, capacity))
+	// Install: the firmware is installed from where it lies in the staged package (its eContent,
+	// covered by the signature just checked); the commit records that range and its digest, and
+	// the boot loader copies it into the slot (resumably, see installPending).
+	if fwLen > d.slot.Size {
+		return refuse(cms.InsufficientMemory, "install", fmt.Errorf("firmware of %d bytes does not fit: the slot takes %d", fwLen, d.slot.Size))
 	}
-	if err := d.Int.eraseRange(candOff, fwLen); err != nil {
+	fwHash, err := d.regionDigest(d.Int, fwOff, fwLen)
+	if err != nil {
 		return refuse(cms.OtherError, "install", err)
 	}
-	if err := d.copyFlash(d.Int, candOff, d.Int, fwOff, fwLen); err != nil {
-		return refuse(cms.OtherError, "install", err)
-	}
-	emit("stage firmware", fmt.Sprintf("%d bytes to 0x%05x", fwLen, candOff), Pass, "")
+	emit("stage firmware", fmt.Sprintf("%d bytes taken in place at 0x%05x (not copied)", fwLen, fwOff), Pass, "")
 	ns := st.clone()
 	ns.pending = 1
-	ns.candOff[0], ns.candLen[0] = uint32(candOff), uint32(fwLen)
+	ns.candOff[0], ns.candLen[0], ns.candHash[0] = uint32(fwOff), uint32(fwLen), fwHash
 	ns.manDigest = [32]byte{}
 	if p.Stale != nil && p.Stale.Legacy == nil {
 		ns.hasStale, ns.stale = true, uint64(p.Stale.Version)

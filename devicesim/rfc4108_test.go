@@ -61,7 +61,7 @@ func TestRFC4108(t *testing.T) {
 			p[i+1000] ^= 1
 			return p
 		}(), cms.SignatureFailure},
-		{"too large", cmsPackage(t, testImage(42, 33000), 6, nil, hwType), cms.InsufficientMemory},
+		{"too large", cmsPackage(t, testImage(42, 37000), 6, nil, hwType), cms.InsufficientMemory},
 		{"not DER", []byte("hello, device"), cms.DecodeFailure},
 	}
 	for _, tc := range cases {
@@ -78,5 +78,12 @@ func TestRFC4108(t *testing.T) {
 				t.Errorf("the installed firmware must still boot")
 			}
 		})
+	}
+
+	// Firmware nearly as large as the slot installs: it is copied into the slot from inside the
+	// staged package, not staged a second time.
+	big := testImage(43, 33000)
+	if res := load(cmsPackage(t, big, 7, nil, hwType)); res.Record.Outcome != Applied || !bytes.Equal(d.ComponentContent(0), big) {
+		t.Fatalf("33000-byte firmware: %s %s", res.Record.Outcome, res.Record.Reason)
 	}
 }

@@ -1,6 +1,7 @@
 package devicesim
 
 import (
+	"crypto/sha256"
 	"errors"
 	"fmt"
 
@@ -65,16 +66,20 @@ func (d *Device) Update(f Fetcher) *Record {
 	p := d.newProc("update", st, f)
 	defer p.free()
 	// Staging regions: [h'00'] is staged in the candidate area after the envelope, sector aligned.
+	// Integrated payloads of [h'00'] are not staged again: their candidate is their byte range
+	// inside the staged envelope (see fetch).
 	ss := d.cfg.SectorSize
 	for _, c := range d.comps {
 		c.written, c.candLen = false, 0
 		if c.Candidate != nil {
-			c.candOff, c.candCap = c.Candidate.Offset, c.Candidate.Size
+			c.areaOff, c.candCap = c.Candidate.Offset, c.Candidate.Size
+			c.candOff = c.areaOff
 		}
 	}
 	c0 := d.comps[0]
-	c0.candOff = d.candidate.Offset + (d.staged+ss-1)/ss*ss
-	c0.candCap = d.candidate.Offset + d.candidate.Size - c0.candOff
+	c0.areaOff = d.candidate.Offset + (d.staged+ss-1)/ss*ss
+	c0.candCap = d.candidate.Offset + d.candidate.Size - c0.areaOff
+	c0.candOff = c0.areaOff
 
 	err = p.load(flashSource{d.Int, d.candidate.Offset, d.staged}, d.Int, d.candidate.Offset)
 	rec.SequenceNumber = p.seq
@@ -116,10 +121,20 @@ func (p *proc) commit() error {
 		dc := pc.dev
 		i := pc.devIdx
 		if dc.Candidate != nil && dc.written {
+			// The digest the boot loader checks the source and the slot against.
+			h, err := d.regionDigest(dc.Candidate.Flash, dc.candOff, dc.candLen)
+			if err != nil {
+				return p.failErr(-1, "commit", "", err)
+			}
 			ns.pending |= 1 << uint(i)
 			ns.candOff[i] = uint32(dc.candOff)
 			ns.candLen[i] = uint32(dc.candLen)
-			names = append(names, fmt.Sprintf("[h'%x'] %d bytes", dc.ID, dc.candLen))
+			ns.candHash[i] = h
+			where := "staged"
+			if dc.candOff < d.candidate.Offset+d.staged && dc.Candidate.Flash == d.Int {
+				where = "in the envelope"
+			}
+			names = append(names, fmt.Sprintf("[h'%x'] %d bytes at 0x%05x (%s)", dc.ID, dc.candLen, dc.candOff, where))
 		} else if dc.Candidate == nil {
 			ns.activeLen[i] = uint32(dc.Length)
 		}
@@ -142,10 +157,28 @@ func (p *proc) commit() error {
 	return nil
 }
 
+// regionDigest hashes n bytes of flash through the accounted chunk buffer.
+func (d *Device) regionDigest(f *Flash, off, n int) ([32]byte, error) {
+	var out [32]byte
+	ctx, err := d.RAM.alloc("SHA-256 context", SHA256CtxSize, false)
+	if err != nil {
+		return out, err
+	}
+	defer ctx.Free()
+	h := sha256.New()
+	if err := d.hashRegion(f, off, n, h); err != nil {
+		return out, err
+	}
+	h.Sum(out[:0])
+	return out, nil
+}
+
 // Restart powers the device on again after a power cut (or resets it) and runs the boot loader.
 func (d *Device) Restart() *Record {
+	if !d.off {
+		d.cutAt = 0
+	}
 	d.off = false
-	d.cutAt = 0
 	d.RAM.freeAll()
 	d.beginPublic()
 	d.staged = -1
@@ -207,16 +240,11 @@ func (d *Device) boot() *Record {
 			if st.pending&(1<<uint(i)) == 0 {
 				continue
 			}
-			n := int(st.candLen[i])
-			if err := c.Active.Flash.eraseRange(c.Active.Offset, n); err != nil {
+			if err := d.installPending(c, st, i); err != nil {
 				return done(err)
 			}
-			if err := d.copyFlash(c.Active.Flash, c.Active.Offset, c.Candidate.Flash, int(st.candOff[i]), n); err != nil {
-				return done(err)
-			}
-			ns.activeLen[i] = uint32(n)
-			d.emit(Event{Procedure: "boot", Sequence: "install", Component: fmt.Sprintf("[h'%x'] %s", c.ID, c.Name), Command: "install staged image",
-				Argument: fmt.Sprintf("%d bytes from 0x%05x", n, st.candOff[i]), Result: Pass})
+			ns.activeLen[i] = st.candLen[i]
+			ns.candHash[i] = [32]byte{}
 		}
 		ns.pending = 0
 		env := []envPart{{f: d.Int, off: st.envOff, n: st.envLen}}
@@ -280,6 +308,63 @@ func (d *Device) boot() *Record {
 	}
 	rec.Outcome = Applied
 	return done(nil)
+}
+
+// installPending copies pending component i from its candidate into its slot. It is resumable:
+// the source (staging space or staged envelope) is not written until the state says the copy is
+// done, so after a power cut at any point the boot loader simply runs it again. With a recorded
+// digest it never erases the slot for a source that does not hash to it, it skips a copy that
+// already finished (power cut before the state write), and it checks the slot after copying:
+// the state is switched only for a slot that holds exactly what the update validated.
+func (d *Device) installPending(c *devComp, st *bootState, i int) error {
+	comp := fmt.Sprintf("[h'%x'] %s", c.ID, c.Name)
+	n, src := int(st.candLen[i]), int(st.candOff[i])
+	want := st.candHash[i]
+	checked := want != [32]byte{}
+	halt := func(reason string) error {
+		return &StepError{Procedure: "boot", Sequence: "install", Command: "install staged image", Err: ErrPayloadDigest, Reason: comp + ": " + reason}
+	}
+	if n > c.Active.Size {
+		return halt(fmt.Sprintf("the state asks to install %d bytes into a %d-byte slot: the slot was not touched", n, c.Active.Size))
+	}
+	if checked {
+		got, err := d.regionDigest(c.Active.Flash, c.Active.Offset, n)
+		if err != nil {
+			return err
+		}
+		if got == want {
+			d.emit(Event{Procedure: "boot", Sequence: "install", Component: comp, Command: "install staged image",
+				Argument: fmt.Sprintf("%d bytes already in the slot (sha-256:%x…)", n, want[:6]), Result: Pass,
+				Reason: "the slot already holds the staged image (a copy that finished before a power cut, or the same image): only the state is left to write"})
+			return nil
+		}
+		got, err = d.regionDigest(c.Candidate.Flash, src, n)
+		if err != nil {
+			return err
+		}
+		if got != want {
+			return halt(fmt.Sprintf("the staged image (%d bytes at 0x%05x) does not hash to the digest recorded at commit: the slot was not touched", n, src))
+		}
+	}
+	if err := c.Active.Flash.eraseRange(c.Active.Offset, n); err != nil {
+		return err
+	}
+	if err := d.copyFlash(c.Active.Flash, c.Active.Offset, c.Candidate.Flash, src, n); err != nil {
+		return err
+	}
+	arg := fmt.Sprintf("%d bytes from 0x%05x", n, src)
+	if checked {
+		got, err := d.regionDigest(c.Active.Flash, c.Active.Offset, n)
+		if err != nil {
+			return err
+		}
+		if got != want {
+			return halt(fmt.Sprintf("the slot does not hold the staged image after copying %d bytes from 0x%05x (flash fault)", n, src))
+		}
+		arg += fmt.Sprintf(", slot checked: sha-256:%x…", want[:6])
+	}
+	d.emit(Event{Procedure: "boot", Sequence: "install", Component: comp, Command: "install staged image", Argument: arg, Result: Pass})
+	return nil
 }
 
 // RollbackSequence is a fault injection: it rewrites the stored sequence number (as an attacker

@@ -17,12 +17,20 @@ import (
 //
 // body:
 //
-//	version u8 (1) | flags u8 (bit0: device ID set, bit1: stale version set) | pending u8
+//	version u8 (2) | flags u8 (bit0: device ID set, bit1: stale version set) | pending u8
 //	(component bit mask to copy from candidate to active at boot) | anchor count u8 |
 //	sequence u64 | RFC 4108 stale version u64 | vendor ID [16] |
 //	class ID [16] | device ID [16] | per component: active length u32, candidate offset u32,
-//	candidate length u32 (3 components) | manifest digest [32] | anchors: kind u8, length u8, key |
+//	candidate length u32 (3 components) | manifest digest [32] | per component: candidate
+//	SHA-256 [32] (3 components) | anchors: kind u8, length u8, key |
 //	installed envelope length u16 | installed envelope (tag 107 { 2: auth, 3: manifest })
+//
+// A pending component is the instruction "copy candidate length bytes at candidate offset (of
+// the component's staging flash) into its slot; they hash to candidate SHA-256". The candidate
+// offset may point inside the staged envelope (an integrated payload taken in place). Version 1
+// records (no candidate digests) are still read; their pending copies are not checked.
+
+const stateVersion = 2
 
 const stateMagic = "SUST"
 
@@ -48,6 +56,7 @@ type bootState struct {
 	activeLen [3]uint32
 	candOff   [3]uint32
 	candLen   [3]uint32
+	candHash  [3][32]byte // SHA-256 of each pending candidate; all zero = unknown (version 1)
 	manDigest [32]byte
 	hasStale  bool
 	stale     uint64 // RFC 4108: packages at this version or older are refused
@@ -71,7 +80,7 @@ func (s *bootState) fixedBody() []byte {
 	if s.hasStale {
 		flags |= 2
 	}
-	b = append(b, 1, flags, s.pending, byte(len(s.anchors)))
+	b = append(b, stateVersion, flags, s.pending, byte(len(s.anchors)))
 	b = binary.LittleEndian.AppendUint64(b, s.seq)
 	b = binary.LittleEndian.AppendUint64(b, s.stale)
 	b = append(b, s.vendor[:]...)
@@ -83,6 +92,9 @@ func (s *bootState) fixedBody() []byte {
 		b = binary.LittleEndian.AppendUint32(b, s.candLen[i])
 	}
 	b = append(b, s.manDigest[:]...)
+	for i := range s.candHash {
+		b = append(b, s.candHash[i][:]...)
+	}
 	for _, a := range s.anchors {
 		b = append(b, a.kind, byte(len(a.key)))
 		b = append(b, a.key...)
@@ -271,7 +283,18 @@ func (d *Device) readStateCopy(r Region) (*bootState, error) {
 	if binary.LittleEndian.Uint32(want[:]) != crc {
 		return nil, fmt.Errorf("CRC mismatch")
 	}
+	var ver [1]byte
+	if err := r.Flash.ReadAt(ver[:], r.Offset+12); err != nil {
+		return nil, err
+	}
 	fixedLen := 4 + 8 + 8 + 48 + 36 + 32
+	switch ver[0] {
+	case 1:
+	case stateVersion:
+		fixedLen += 3 * 32
+	default:
+		return nil, fmt.Errorf("unknown state version %d", ver[0])
+	}
 	if bodyLen < fixedLen+2 {
 		return nil, fmt.Errorf("short body")
 	}
@@ -280,9 +303,6 @@ func (d *Device) readStateCopy(r Region) (*bootState, error) {
 		return nil, err
 	}
 	s := &bootState{counter: counter}
-	if b[0] != 1 {
-		return nil, fmt.Errorf("unknown state version %d", b[0])
-	}
 	s.hasDevice = b[1]&1 != 0
 	s.hasStale = b[1]&2 != 0
 	s.pending = b[2]
@@ -299,6 +319,11 @@ func (d *Device) readStateCopy(r Region) (*bootState, error) {
 		s.candLen[i] = binary.LittleEndian.Uint32(b[68+12*i:])
 	}
 	copy(s.manDigest[:], b[96:128])
+	if ver[0] == stateVersion {
+		for i := range s.candHash {
+			copy(s.candHash[i][:], b[128+32*i:])
+		}
+	}
 	pos := r.Offset + 12 + fixedLen
 	end := r.Offset + 12 + bodyLen
 	for i := 0; i < nAnchors; i++ {

@@ -76,6 +76,7 @@ const (
 	// PayloadEntrySize: one integrated payload in the envelope index (key range and value range).
 	PayloadEntrySize = 12
 	// StateStructSize: the boot state read from the state area (sequence number, IDs, component
-	// lengths and offsets, pending mask).
-	StateStructSize = 160
+	// lengths and offsets, pending mask) and the three candidate digests the boot loader checks
+	// a pending install against.
+	StateStructSize = 256
 )
