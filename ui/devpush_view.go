@@ -142,7 +142,7 @@ func NewPushView(w fyne.Window, opts PushViewOptions) *PushView {
 	v.logScroll = container.NewVScroll(v.logLabel)
 	v.logScroll.SetMinSize(fyne.NewSize(200, 160))
 
-	portBox := container.NewGridWrap(fyne.NewSize(520, 130), v.portList)
+	portBox := container.NewGridWrap(fyne.NewSize(360, 110), v.portList)
 	form := widget.NewForm(
 		widget.NewFormItem("Ports", container.NewBorder(nil, nil, nil, v.refreshBtn, portBox)),
 		widget.NewFormItem("Port", container.NewVBox(v.portEntry, v.portInfo)),

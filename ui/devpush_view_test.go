@@ -61,7 +61,7 @@ func devLogHas(pv *PushView, parts ...string) bool {
 // device applies the envelope, the log gives the bytes, the throughput and the verdict, the
 // image list shows the installed manifest, and the simulator view shows the device's steps.
 func TestDevPushSimulator(t *testing.T) {
-	pv, sim, _, shown := newTestPushView(t)
+	pv, sim, w, shown := newTestPushView(t)
 	if n := pv.portCount(); n != 1 {
 		t.Fatalf("%d ports listed", n)
 	}
@@ -89,6 +89,7 @@ func TestDevPushSimulator(t *testing.T) {
 	if !strings.Contains(pv.images.Text, "slot 0: version 0 · hash 4239fd4f") || !strings.Contains(pv.images.Text, "active") {
 		t.Errorf("images %q", pv.images.Text)
 	}
+	devScreenshot(t, w, "push-simulator")
 	rows := sim.StepRows()
 	for _, want := range [][]string{{"stage envelope", "237 bytes"}, {"verify signature", "PASS"}, {"commit"}, {"boot", "reset"}} {
 		if _, ok := devFind(rows, want...); !ok {
@@ -171,11 +172,11 @@ func TestDevPushPty(t *testing.T) {
 func TestDevPushCancel(t *testing.T) {
 	pv, _, w, _ := newTestPushView(t)
 	pv.portEntry.SetText(app.SimulatorPort)
-	// 16 KB that start like an envelope: the upload does not care, the device refuses it at
-	// confirm. At 9600 baud it takes about 20 s, far longer than the test waits for.
-	big := append([]byte{0xd8, 0x6b, 0xa2}, bytes.Repeat([]byte{0x55}, 16<<10)...)
+	// 32 KiB that start like an envelope: the upload does not care, the device refuses it at
+	// confirm. At 38400 baud the upload takes over 10 s; Cancel comes after its first chunk.
+	big := append([]byte{0xd8, 0x6b, 0xa2}, bytes.Repeat([]byte{0x55}, 32<<10)...)
 	pv.fileEntry.SetText(devWriteFile(t, "big.suit", big))
-	pv.baud.SetSelected("9600")
+	pv.baud.SetSelected("38400")
 	test.Tap(pv.pushBtn)
 	if pv.cancelBtn.Disabled() || !pv.pushBtn.Disabled() {
 		t.Fatal("buttons not in pushing state")

@@ -89,6 +89,7 @@ type SimulatorView struct {
 	faultLabel                               *widget.Label
 
 	boardBox   *fyne.Container
+	left       *fyne.Container // the column holding the board, re-laid out when the board changes
 	ram        *widget.ProgressBar
 	stateLabel *widget.Label
 	steps      *widget.List
@@ -222,16 +223,18 @@ func NewSimulatorView(w fyne.Window, opts SimulatorOptions) *SimulatorView {
 
 	controls := container.NewHBox(v.runOpenBtn, v.runFileBtn, widget.NewSeparator(),
 		v.playBtn, v.pauseBtn, v.stepBtn, v.stopBtn, v.pace, v.status)
-	stepPane := container.NewBorder(controls, container.NewVBox(widget.NewSeparator(), v.detail, v.result), nil, nil, v.steps)
+	bottom := container.NewVScroll(container.NewVBox(v.detail, v.result))
+	bottom.SetMinSize(fyne.NewSize(0, 150))
+	stepPane := container.NewBorder(controls, container.NewVBox(widget.NewSeparator(), bottom), nil, nil, v.steps)
 
-	left := container.NewVScroll(container.NewVBox(
+	v.left = container.NewVBox(
 		widget.NewCard("Provisioning", "", container.NewVBox(provForm, v.provisionBtn)),
 		v.boardBox,
 		v.ram,
 		v.stateLabel,
 		faults,
-	))
-	split := container.NewHSplit(left, stepPane)
+	)
+	split := container.NewHSplit(container.NewVScroll(v.left), stepPane)
 	split.Offset = 0.42
 	v.Content = split
 	return v
@@ -415,7 +418,9 @@ func (v *SimulatorView) Run(envelope []byte) {
 		v.mu.Lock()
 		v.tamperAt, v.cutAt = -1, 0
 		v.mu.Unlock()
+		devUIMu.Lock() // the run's steps may already be drawing
 		v.showFaults()
+		devUIMu.Unlock()
 	}
 }
 
@@ -1216,6 +1221,9 @@ func (v *SimulatorView) setBoard(b *simBoard) {
 	bg.CornerRadius = 10
 	v.boardBox.Objects = []fyne.CanvasObject{bg, container.NewPadded(container.NewPadded(chip))}
 	v.boardBox.Refresh()
+	if v.left != nil {
+		v.left.Refresh()
+	}
 
 	if b == nil {
 		return

@@ -1,6 +1,8 @@
 package ui
 
 import (
+	"errors"
+	"image/png"
 	"os"
 	"path/filepath"
 	"strings"
@@ -129,6 +131,7 @@ func TestDevSimExample0(t *testing.T) {
 	if txt := v.ram.TextFormatter(); !strings.Contains(txt, "budget 10240 B") {
 		t.Errorf("RAM gauge text %q", txt)
 	}
+	devScreenshot(t, w, "simulator-example0")
 	// What is drawn: the list shows the last steps (it scrolls to the bottom), the board its map.
 	drawn := strings.Join(devTexts(w.Canvas().Content()), "\n")
 	if !strings.Contains(drawn, "start-image") || !strings.Contains(drawn, "payload digest mismatch") {
@@ -345,5 +348,63 @@ func devOverlayText(w fyne.Window) string {
 func devCloseOverlays(w fyne.Window) {
 	for w.Canvas().Overlays().Top() != nil {
 		w.Canvas().Overlays().Remove(w.Canvas().Overlays().Top())
+	}
+}
+
+// devScreenshot writes the window to $SUIT_STUDIO_DEV_SCREENSHOTS/name.png when that variable is
+// set (to look at the layout; the tests themselves check content, not pixels).
+func devScreenshot(t *testing.T, w fyne.Window, name string) {
+	dir := os.Getenv("SUIT_STUDIO_DEV_SCREENSHOTS")
+	if dir == "" {
+		return
+	}
+	f, err := os.Create(filepath.Join(dir, name+".png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	// The test canvas has no frame loop re-laying out what changed size (a real window does).
+	w.Content().Refresh()
+	if err := png.Encode(f, w.Canvas().Capture()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// "Run the open envelope" sends what the studio has open in one action; when nothing usable is
+// open, the dialog says what to do.
+func TestDevSimRunOpenEnvelope(t *testing.T) {
+	a := test.NewTempApp(t)
+	w := a.NewWindow("simulator")
+	var open []byte
+	var openErr error
+	var results []string
+	v := NewSimulatorView(w, SimulatorOptions{
+		TrustKey: filepath.Join(devVectors, "public_key.pem"),
+		Envelope: func() ([]byte, error) { return open, openErr },
+		OnResult: func(s string) { results = append(results, s) },
+	})
+	w.SetContent(v.Content)
+	w.Resize(fyne.NewSize(1200, 800))
+	t.Cleanup(func() { v.Stop(); v.Play(); v.Wait() })
+	v.pace.SetSelected(SimPaceInstant)
+	if !v.runOpenBtn.Visible() {
+		t.Fatal("no Run the open envelope button")
+	}
+
+	openErr = errors.New("the document has 2 errors")
+	test.Tap(v.runOpenBtn)
+	if msg := devOverlayText(w); !strings.Contains(msg, "the document has 2 errors") || !strings.Contains(msg, "What to do:") {
+		t.Errorf("dialog %q", msg)
+	}
+	devCloseOverlays(w)
+
+	open, openErr = devEx0RealBytes(t), nil
+	test.Tap(v.runOpenBtn)
+	v.Wait()
+	if !strings.HasPrefix(v.Verdict(), "Applied") || len(results) != 1 || results[0] != v.Verdict() {
+		t.Errorf("verdict %q, OnResult got %q", v.Verdict(), results)
+	}
+	if _, ok := devFind(v.StepRows(), "invocation", "invoke", "PASS"); !ok {
+		t.Errorf("no invoke step:\n%s", strings.Join(v.StepRows(), "\n"))
 	}
 }
