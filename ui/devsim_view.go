@@ -42,8 +42,9 @@ type SimulatorOptions struct {
 	// Envelope returns the envelope open in the studio (editor or inspector) as CBOR bytes, or an
 	// error saying why there is none. nil hides the "Run the open envelope" button.
 	Envelope func() ([]byte, error)
-	// TrustKey is the PEM public key file the device trusts: by default the public half of the
-	// key the studio signs with. The user can pick another file or type a path.
+	// TrustKey is the PEM file of the key the device trusts: by default the public key of the
+	// key the studio signs with (a private key PEM also works: only its public half is kept, in
+	// memory). The user can pick another file or type a path.
 	TrustKey string
 	// VendorDomain and Model give the device's vendor and class IDs (UUIDv5, §8.4.8.1-2). Empty
 	// means arm.com and "suit", the provisioning of the draft's examples.
@@ -169,7 +170,7 @@ func NewSimulatorView(w fyne.Window, opts SimulatorOptions) *SimulatorView {
 	)
 
 	// Run controls.
-	v.runOpenBtn = widget.NewButtonWithIcon("Run the open envelope", theme.MediaPlayIcon(), v.runOpen)
+	v.runOpenBtn = widget.NewButtonWithIcon("Run the open envelope", theme.MediaPlayIcon(), v.RunOpen)
 	v.runOpenBtn.Importance = widget.HighImportance
 	if opts.Envelope == nil {
 		v.runOpenBtn.Hide()
@@ -424,7 +425,9 @@ func (v *SimulatorView) Run(envelope []byte) {
 	}
 }
 
-func (v *SimulatorView) runOpen() {
+// RunOpen runs the envelope the studio has open (SimulatorOptions.Envelope): the one action behind
+// "Send to simulator" in the editor and the inspector. When there is none, a dialog says why.
+func (v *SimulatorView) RunOpen() {
 	if v.opts.Envelope == nil {
 		return
 	}
