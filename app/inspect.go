@@ -3,13 +3,11 @@ package app
 import (
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strings"
 
 	"github.com/suit-studio/suit-studio/codec/diag"
 	"github.com/suit-studio/suit-studio/codec/suit"
 	"github.com/suit-studio/suit-studio/model"
-	"github.com/suit-studio/suit-studio/signer"
 )
 
 // Inspection is everything the inspector shows about one envelope's bytes: the structure with
@@ -158,17 +156,18 @@ func (e *KeyLoadError) Error() string {
 
 func (e *KeyLoadError) Unwrap() error { return e.Err }
 
-// VerifyWithFiles verifies envelope bytes against the public keys in PEM files. Keys that cannot
-// be loaded are reported in errs and skipped; the verdict covers the others.
+// VerifyWithFiles verifies envelope bytes against the keys in files (PEM public keys,
+// certificates, private key files, COSE_Key and HMAC key files, as LoadVerifyKeys reads them).
+// Keys that cannot be loaded are reported in errs and skipped; the verdict covers the others.
 func VerifyWithFiles(data []byte, keyFiles []string) (v *suit.Verification, errs []error, err error) {
 	var keys []suit.VerifyKey
 	for _, p := range keyFiles {
-		pub, lerr := signer.LoadPublic(p)
+		k, lerr := LoadVerifyKeys([]string{p})
 		if lerr != nil {
 			errs = append(errs, &KeyLoadError{Path: p, Err: lerr})
 			continue
 		}
-		keys = append(keys, suit.VerifyKey{Name: filepath.Base(p), Public: pub})
+		keys = append(keys, k...)
 	}
 	v, err = suit.Verify(data, keys)
 	if err == nil && len(keys) == 0 && len(keyFiles) == 0 {

@@ -316,3 +316,48 @@ func walk(o fyne.CanvasObject, f func(fyne.CanvasObject)) {
 		}
 	}
 }
+
+func TestExportKinds(t *testing.T) {
+	s := newTestStudio(t)
+	s.SetDocument(DemoDocument(s.State))
+	dir := t.TempDir()
+	key := filepath.Join(vectors, "private_key.pem")
+	sizes := map[string]int{}
+	for _, kind := range exportKinds {
+		out := filepath.Join(dir, "demo"+exportExt(kind))
+		var gotErr error
+		s.SignAndExport(SignRequest{KeyRef: key, Kind: kind, Path: out}, func(err error) { gotErr = err })
+		s.Wait()
+		if gotErr != nil {
+			t.Fatalf("%s: %v", kind, gotErr)
+		}
+		b, err := os.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sizes[kind] = len(b)
+		switch kind {
+		case exportEnvelope, exportSevered:
+			v, _, err := app.VerifyWithFiles(b, []string{filepath.Join(vectors, "public_key.pem")})
+			if err != nil || !v.Authentic {
+				t.Fatalf("%s does not verify: %v %+v", kind, err, v)
+			}
+		case exportDiag:
+			if !strings.Contains(string(b), "authentication-wrapper") {
+				t.Errorf("diag export lacks annotations")
+			}
+		case exportCHeader:
+			if !strings.Contains(string(b), "static const uint8_t demo[") {
+				t.Errorf("C header:\n%.200s", b)
+			}
+		case exportSource:
+			if _, err := suit.ParseSource(b, dir); err != nil {
+				t.Errorf("source export does not parse: %v", err)
+			}
+		}
+	}
+	// The demo severs its text: the severed envelope leaves it out.
+	if sizes[exportSevered] >= sizes[exportEnvelope] {
+		t.Errorf("severed envelope %d bytes, full %d", sizes[exportSevered], sizes[exportEnvelope])
+	}
+}
