@@ -17,6 +17,7 @@ import (
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/storage"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/suit-studio/suit-studio/app"
@@ -31,6 +32,9 @@ const (
 	ViewStart     = "start"
 	ViewEditor    = "editor"
 	ViewInspector = "inspector"
+	ViewSimulator = "simulator"
+	ViewPush      = "push"
+	ViewKeys      = "keys"
 )
 
 // Studio is the main window and the document it edits.
@@ -45,6 +49,9 @@ type Studio struct {
 	start     *startView
 	editor    *editorView
 	inspector *inspectorView
+	sim       *SimulatorView
+	push      *PushView
+	keys      *KeyManager
 
 	// TrustedKeys are the PEM public key files the inspector verifies against. They are kept in
 	// the app's preferences between sessions.
@@ -67,10 +74,25 @@ func New(a fyne.App, state *app.State) *Studio {
 	s.start = newStartView(s)
 	s.editor = newEditorView(s)
 	s.inspector = newInspectorView(s)
+	encoded := func() ([]byte, error) {
+		if s.doc == nil {
+			return nil, errors.New("no document is open")
+		}
+		return s.doc.Encode()
+	}
+	s.sim = NewSimulatorView(s.Win, SimulatorOptions{Envelope: encoded})
+	s.push = NewPushView(s.Win, PushViewOptions{Envelope: encoded, Simulator: s.sim,
+		OnSimulatorPush: func() { s.ShowView(ViewSimulator) }})
+	s.keys = NewKeyManager(s.Win, KeyManagerOptions{
+		OnUseKey: func(ref string) { a.Preferences().SetString("signing-key", ref) },
+	})
 	s.tabs = container.NewAppTabs(
 		container.NewTabItem("Start", s.start.content),
 		container.NewTabItem("Editor", s.editor.content),
 		container.NewTabItem("Inspector", s.inspector.content),
+		container.NewTabItem("Simulator", s.sim.Content),
+		container.NewTabItem("Push", s.push.Content),
+		container.NewTabItem("Keys", s.keys),
 	)
 	s.tabs.OnSelected = func(t *container.TabItem) {
 		if t.Text == "Inspector" {
@@ -122,7 +144,19 @@ func (s *Studio) ShowView(name string) {
 	case ViewInspector:
 		s.tabs.SelectIndex(2)
 		s.inspector.showDocument()
+	case ViewSimulator:
+		s.tabs.SelectIndex(3)
+	case ViewPush:
+		s.tabs.SelectIndex(4)
+	case ViewKeys:
+		s.tabs.SelectIndex(5)
 	}
+}
+
+// SendToSimulator runs the document on the built-in simulated device, in the simulator view.
+func (s *Studio) SendToSimulator() {
+	s.ShowView(ViewSimulator)
+	s.sim.RunOpen()
 }
 
 func (s *Studio) toolbar() fyne.CanvasObject {
@@ -135,6 +169,7 @@ func (s *Studio) toolbar() fyne.CanvasObject {
 		widget.NewToolbarAction(iconRedo(), s.redo),
 		widget.NewToolbarSeparator(),
 		widget.NewToolbarAction(iconSign(), s.signDialog),
+		widget.NewToolbarAction(theme.MediaPlayIcon(), s.SendToSimulator),
 	)
 }
 
@@ -146,6 +181,7 @@ func (s *Studio) menu() *fyne.MainMenu {
 		&fyne.MenuItem{Label: "Save as…", Action: s.saveAs, Shortcut: shortcutSaveAs},
 		fyne.NewMenuItemSeparator(),
 		&fyne.MenuItem{Label: "Sign and export…", Action: s.signDialog, Shortcut: shortcutSign},
+		&fyne.MenuItem{Label: "Send to simulator", Action: s.SendToSimulator, Shortcut: shortcutSimulate},
 	)
 	edit := fyne.NewMenu("Edit",
 		&fyne.MenuItem{Label: "Undo", Action: s.undo, Shortcut: shortcutUndo},
@@ -157,6 +193,9 @@ func (s *Studio) menu() *fyne.MainMenu {
 		&fyne.MenuItem{Label: "Start", Action: func() { s.ShowView(ViewStart) }, Shortcut: shortcutView1},
 		&fyne.MenuItem{Label: "Editor", Action: func() { s.ShowView(ViewEditor) }, Shortcut: shortcutView2},
 		&fyne.MenuItem{Label: "Inspector", Action: func() { s.ShowView(ViewInspector) }, Shortcut: shortcutView3},
+		&fyne.MenuItem{Label: "Simulator", Action: func() { s.ShowView(ViewSimulator) }, Shortcut: shortcutView4},
+		&fyne.MenuItem{Label: "Push", Action: func() { s.ShowView(ViewPush) }, Shortcut: shortcutView5},
+		&fyne.MenuItem{Label: "Keys", Action: func() { s.ShowView(ViewKeys) }, Shortcut: shortcutView6},
 	)
 	return fyne.NewMainMenu(file, edit, view)
 }
@@ -174,6 +213,11 @@ var (
 	shortcutView1  = &desktop.CustomShortcut{KeyName: fyne.Key1, Modifier: mod}
 	shortcutView2  = &desktop.CustomShortcut{KeyName: fyne.Key2, Modifier: mod}
 	shortcutView3  = &desktop.CustomShortcut{KeyName: fyne.Key3, Modifier: mod}
+	shortcutView4  = &desktop.CustomShortcut{KeyName: fyne.Key4, Modifier: mod}
+	shortcutView5  = &desktop.CustomShortcut{KeyName: fyne.Key5, Modifier: mod}
+	shortcutView6  = &desktop.CustomShortcut{KeyName: fyne.Key6, Modifier: mod}
+	// shortcutSimulate sends the document to the simulator (Ctrl+R, "run").
+	shortcutSimulate = &desktop.CustomShortcut{KeyName: fyne.KeyR, Modifier: mod}
 )
 
 // shortcuts registers the keyboard shortcuts on the canvas too, so that they work while no menu
@@ -192,6 +236,10 @@ func (s *Studio) shortcuts() {
 	add(shortcutView1, func() { s.ShowView(ViewStart) })
 	add(shortcutView2, func() { s.ShowView(ViewEditor) })
 	add(shortcutView3, func() { s.ShowView(ViewInspector) })
+	add(shortcutView4, func() { s.ShowView(ViewSimulator) })
+	add(shortcutView5, func() { s.ShowView(ViewPush) })
+	add(shortcutView6, func() { s.ShowView(ViewKeys) })
+	add(shortcutSimulate, s.SendToSimulator)
 }
 
 func (s *Studio) undo() {
@@ -351,6 +399,7 @@ func (s *Studio) confirmDiscard(next func()) {
 func (s *Studio) quit() {
 	s.confirmDiscard(func() {
 		s.doc.Close()
+		s.keys.Close() // logs out of tokens
 		s.Win.Close()
 	})
 }
