@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/suit-studio/suit-studio/codec/suit"
 	"github.com/suit-studio/suit-studio/model"
 )
 
@@ -419,7 +420,7 @@ func DescribeValue(label int64, v model.Value) string {
 		if v.Digest == nil {
 			return "(empty digest)"
 		}
-		return DigestAlgName(v.Digest.Alg) + " " + hex.EncodeToString(v.Digest.Bytes)
+		return suit.DigestName(v.Digest.Alg) + " " + hex.EncodeToString(v.Digest.Bytes)
 	case model.KindUint:
 		if label == model.ParamImageSize {
 			return strconv.FormatUint(v.Uint, 10) + " bytes"
@@ -439,21 +440,4 @@ func DescribeValue(label int64, v model.Value) string {
 	default:
 		return fmt.Sprintf("(encoded CBOR h'%s')", hex.EncodeToString(v.Raw))
 	}
-}
-
-// DigestAlgName names a COSE hash algorithm.
-func DigestAlgName(alg int64) string {
-	switch alg {
-	case model.AlgSHA256:
-		return "SHA-256"
-	case model.AlgSHA384:
-		return "SHA-384"
-	case model.AlgSHA512:
-		return "SHA-512"
-	case model.AlgSHAKE128:
-		return "SHAKE128"
-	case model.AlgSHAKE256:
-		return "SHAKE256"
-	}
-	return "hash alg " + strconv.FormatInt(alg, 10)
 }

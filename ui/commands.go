@@ -11,6 +11,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/suit-studio/suit-studio/app"
+	"github.com/suit-studio/suit-studio/codec/suit"
 	"github.com/suit-studio/suit-studio/model"
 )
 
@@ -491,7 +492,7 @@ func (e *editorView) valueEditor(env *model.Envelope, path string, p model.Param
 		algs := []string{"SHA-256", "SHA-384", "SHA-512", "SHAKE128", "SHAKE256"}
 		ids := map[string]int64{"SHA-256": model.AlgSHA256, "SHA-384": model.AlgSHA384, "SHA-512": model.AlgSHA512, "SHAKE128": model.AlgSHAKE128, "SHAKE256": model.AlgSHAKE256}
 		alg := widget.NewSelect(algs, nil)
-		alg.SetSelected(app.DigestAlgName(d.Alg))
+		alg.SetSelected(suit.DigestName(d.Alg))
 		bytesEn := hexEntry(d.Bytes, func(b []byte) {
 			d.Bytes = b
 			nd := d

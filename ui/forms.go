@@ -13,6 +13,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/suit-studio/suit-studio/app"
+	"github.com/suit-studio/suit-studio/codec/suit"
 	"github.com/suit-studio/suit-studio/model"
 )
 
@@ -251,7 +252,7 @@ func (e *editorView) componentForm(env *model.Envelope, i int) fyne.CanvasObject
 	dg, size, hasSize := app.ImageOf(env, i)
 	img := "No image digest is set for this component yet."
 	if dg != nil {
-		img = fmt.Sprintf("Image digest: %s %s", app.DigestAlgName(dg.Alg), hex.EncodeToString(dg.Bytes))
+		img = fmt.Sprintf("Image digest: %s %s", suit.DigestName(dg.Alg), hex.EncodeToString(dg.Bytes))
 		if hasSize {
 			img += fmt.Sprintf("\nImage size: %d bytes", size)
 		}

@@ -432,7 +432,7 @@ func (v *inspectorView) showVerification(ver *suit.Verification, kerrs []error, 
 	if !ver.DigestOK {
 		dg = "DOES NOT MATCH the manifest (computed " + hex.EncodeToString(ver.ComputedDigest) + ")"
 	}
-	v.verdict.Add(wrapLabel(fmt.Sprintf("Manifest digest %s %s: %s", app.DigestAlgName(ver.Digest.Alg), hex.EncodeToString(ver.Digest.Bytes), dg)))
+	v.verdict.Add(wrapLabel(fmt.Sprintf("Manifest digest %s %s: %s", suit.DigestName(ver.Digest.Alg), hex.EncodeToString(ver.Digest.Bytes), dg)))
 	if len(ver.Blocks) == 0 {
 		v.verdict.Add(wrapLabel("No authentication block: the envelope is not signed. Sign it before sending it to a device."))
 	}
