@@ -1060,3 +1060,102 @@ func forEachOverride(m *model.Manifest, comp int, f func(*model.Command)) {
 		walk(s, map[int]bool{0: true})
 	}
 }
+
+// TextOf returns the text the manifest's text map gives key (a component text key such as
+// model.TextVendorDomain) for component comp, from the first language that has it; "" when
+// none does. comp < 0 looks at the manifest-level entries instead.
+func TextOf(m *model.Manifest, comp int, key int64) string {
+	if m == nil || m.Text.Text == nil {
+		return ""
+	}
+	var id model.ComponentID
+	if comp >= 0 {
+		if comp >= len(m.Common.Components) {
+			return ""
+		}
+		id = m.Common.Components[comp]
+	}
+	find := func(es []model.TextEntry) string {
+		for _, e := range es {
+			if e.Key == key {
+				return e.Text
+			}
+		}
+		return ""
+	}
+	for _, l := range m.Text.Text.Languages {
+		if comp < 0 {
+			if t := find(l.Entries); t != "" {
+				return t
+			}
+			continue
+		}
+		for _, c := range l.Components {
+			if sameComponent(c.Component, id) {
+				if t := find(c.Entries); t != "" {
+					return t
+				}
+			}
+		}
+	}
+	return ""
+}
+
+func sameComponent(a, b model.ComponentID) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if !bytes.Equal(a[i], b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// IdentityText returns the vendor domain and model name the manifest's text gives component comp,
+// when they are there and derive the vendor and class IDs the manifest checks (UUIDv5,
+// §8.4.8.1-2); ok is false otherwise. A simulated device provisioned with them accepts the
+// manifest's identity conditions.
+func IdentityText(env *model.Envelope, comp int) (domain, modelName string, ok bool) {
+	if env == nil || env.Manifest == nil {
+		return "", "", false
+	}
+	domain = strings.TrimSpace(TextOf(env.Manifest, comp, model.TextVendorDomain))
+	modelName = strings.TrimSpace(TextOf(env.Manifest, comp, model.TextModelInfo))
+	if domain == "" || modelName == "" {
+		return "", "", false
+	}
+	vendor, class := Identity(env)
+	if vendor != nil && !bytes.Equal(vendor, model.VendorID(domain)) {
+		return "", "", false
+	}
+	if class != nil {
+		want, err := model.ClassID(model.VendorID(domain), modelName)
+		if err != nil || !bytes.Equal(class, want) {
+			return "", "", false
+		}
+	}
+	return domain, modelName, true
+}
+
+// IntegratedImage returns component comp's image when the envelope carries it: the integrated
+// payload whose digest is the image digest the manifest sets for the component, and a file name
+// for it (its key without '#'). ok is false when there is none.
+func IntegratedImage(env *model.Envelope, comp int) (data []byte, name string, ok bool) {
+	dg, _, _ := ImageOf(env, comp)
+	if dg == nil {
+		return nil, "", false
+	}
+	for _, p := range env.Integrated {
+		got, err := suit.Digest(dg.Alg, p.Data)
+		if err == nil && bytes.Equal(got.Bytes, dg.Bytes) {
+			name = filepath.Base(strings.TrimPrefix(p.Key, "#"))
+			if name == "" || name == "." || name == "/" {
+				name = "image.bin"
+			}
+			return p.Data, name, true
+		}
+	}
+	return nil, "", false
+}

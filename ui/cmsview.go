@@ -50,6 +50,10 @@ type CMSInspectorOptions struct {
 	HardwareType string
 	// StaleVersion, when set, is the newest version the device refuses (stalePackage).
 	StaleVersion *int64
+
+	// uiLock, when set, is held while a verification's result is shown: the studio's lock of
+	// background completions (fyne's test driver runs fyne.Do on the calling goroutine).
+	uiLock sync.Locker
 }
 
 // CMSInspector shows a CMS firmware package. It is a widget: put it where the inspector shows an
@@ -164,6 +168,10 @@ func (v *CMSInspector) Verify() {
 			lines = app.DescribeCMS(p)
 		}
 		fyne.DoAndWait(func() {
+			if v.opts.uiLock != nil {
+				v.opts.uiLock.Lock()
+				defer v.opts.uiLock.Unlock()
+			}
 			if err == nil {
 				what := "The signature is from a trusted key and the firmware digest matches."
 				if req.HardwareType != "" {

@@ -386,6 +386,28 @@ func (v *SimulatorView) Provision() {
 	})
 }
 
+// Prefill sets the provisioning fields for the envelope about to run (the studio's "Send to
+// simulator": the document's vendor domain and model, the key that signed it). Empty values leave
+// a field as it is. When a field changes, the next run provisions a fresh device with the new
+// values (a device keeps the identity and trust anchor it was provisioned with).
+func (v *SimulatorView) Prefill(domain, model, trust string) {
+	changed := false
+	set := func(e *widget.Entry, val string) {
+		if val != "" && strings.TrimSpace(e.Text) != val {
+			e.SetText(val)
+			changed = true
+		}
+	}
+	set(v.vendorEntry, domain)
+	set(v.modelEntry, model)
+	set(v.trustEntry, trust)
+	if changed {
+		v.mu.Lock()
+		v.sess = nil
+		v.mu.Unlock()
+	}
+}
+
 // ---- runs ----
 
 // Run sends an envelope (CBOR bytes) to the device: it powers on, stages it and processes it,

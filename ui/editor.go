@@ -106,6 +106,7 @@ func newEditorView(s *Studio) *editorView {
 		e.findings.UnselectAll()
 	}
 	e.status = widget.NewLabel("")
+	e.status.Wrapping = fyne.TextWrapWord // long messages (warnings) wrap instead of widening the window
 	e.search = widget.NewEntry()
 	e.search.SetPlaceHolder("Find in the tree (Ctrl+F), Enter for next")
 	e.search.OnSubmitted = func(q string) { e.findNext(q) }
@@ -296,13 +297,16 @@ func (e *editorView) dropImage(path string) {
 				e.s.showError("Cannot read the firmware image", &app.FileError{Op: "read", Path: path, Err: err, Hint: "check the file name and its permissions"})
 				return
 			}
-			e.SetImage(comp, filepath.Base(path), data)
+			if e.SetImage(comp, filepath.Base(path), data) {
+				e.s.imageFiles[comp] = path
+			}
 		}
 	})
 }
 
-// SetImage sets component comp's image from data (what dropping a file does, after reading it).
-func (e *editorView) SetImage(comp int, name string, data []byte) {
+// SetImage sets component comp's image from data (what dropping a file does, after reading it),
+// and reports whether it did.
+func (e *editorView) SetImage(comp int, name string, data []byte) bool {
 	src := app.ImageSource{URI: strings.TrimSpace(e.imageURI), Integrate: e.imageIntegrate, Name: name}
 	var err error
 	e.apply(fmt.Sprintf("Set image of component %d from %s", comp, name), func(env *model.Envelope) {
@@ -310,9 +314,10 @@ func (e *editorView) SetImage(comp int, name string, data []byte) {
 	}, pathComponents+"/"+strconv.Itoa(comp))
 	if err != nil {
 		e.s.showError("Cannot set the image", err)
-		return
+		return false
 	}
 	e.status.SetText(fmt.Sprintf("Component %d: digest and size (%d bytes) set from %s.", comp, len(data), name))
+	return true
 }
 
 func (e *editorView) chooseImage() {

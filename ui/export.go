@@ -17,10 +17,11 @@ type signResult struct {
 	message string
 }
 
-// signAndExport encodes env, replaces its signatures with one made by req.KeyRef (when given) and
+// signAndExport encodes env, replaces its signatures with one made by req.KeyRef (when given; a
+// token key logs in with opts, whose PIN source may ask the user) and
 // writes the export req.Kind to req.Path atomically, with the use cases `suit sign`, `suit sever`
 // and `suit show` share (app.SignEnvelope, app.SeverEnvelope, app.Diagnostic, app.CHeader).
-func signAndExport(env *model.Envelope, req SignRequest) (signResult, error) {
+func signAndExport(env *model.Envelope, req SignRequest, opts signer.LoadOptions) (signResult, error) {
 	var res signResult
 	if req.Path == "" {
 		return res, errors.New("give the file to export to")
@@ -30,7 +31,7 @@ func signAndExport(env *model.Envelope, req SignRequest) (signResult, error) {
 		return res, fmt.Errorf("the manifest cannot be encoded: %w (fix the errors listed in the editor)", err)
 	}
 	if req.KeyRef != "" {
-		key, err := signer.LoadSigner(req.KeyRef, signer.LoadOptions{})
+		key, err := signer.LoadSigner(req.KeyRef, opts)
 		if err != nil {
 			return res, err
 		}
@@ -89,6 +90,11 @@ func signAndExport(env *model.Envelope, req SignRequest) (signResult, error) {
 		return res, &app.FileError{Op: "export to", Path: req.Path, Err: err, Hint: "check that the folder exists and is writable"}
 	}
 	res.message += fmt.Sprintf("Exported %d bytes to %s.", len(out), req.Path)
+	if req.Kind == exportSource {
+		if n := signatureCount(current); n > 0 {
+			res.message += fmt.Sprintf(" The YAML source does NOT keep the %d signature(s): export the envelope (.suit) to send a signed manifest.", n)
+		}
+	}
 	return res, nil
 }
 

@@ -48,6 +48,10 @@ type inspectorView struct {
 	describe *fyne.Container
 	sizes    *fyne.Container
 	detail   *widget.Label
+	// body shows the envelope view (split) or, for a CMS firmware package, cms.
+	body  *fyne.Container
+	split fyne.CanvasObject
+	cms   *CMSInspector
 	// verdictTitle is the verification verdict's headline, kept for tests and screenshots.
 	verdictTitle string
 }
@@ -140,7 +144,9 @@ func newInspectorView(s *Studio) *inspectorView {
 	)
 	split := container.NewVSplit(trio, tabs)
 	split.Offset = 0.6
-	v.content = container.NewBorder(container.NewBorder(nil, nil, nil, container.NewHBox(current, openBtn), v.header), nil, nil, nil, split)
+	v.split = split
+	v.body = container.NewStack(split)
+	v.content = container.NewBorder(container.NewBorder(nil, nil, nil, container.NewHBox(current, openBtn), v.header), nil, nil, nil, v.body)
 	v.refreshKeys()
 	return v
 }
@@ -180,7 +186,28 @@ func (v *inspectorView) showDocument() {
 	v.Inspect(data, "Document "+strings.TrimPrefix(v.s.doc.Title(), "*"))
 }
 
+// showEnvelopeView puts the envelope view back in place of a CMS package.
+func (v *inspectorView) showEnvelopeView() {
+	if v.cms == nil {
+		return
+	}
+	v.cms = nil
+	v.body.Objects = []fyne.CanvasObject{v.split}
+	v.body.Refresh()
+}
+
+// showCMS shows an RFC 4108 CMS firmware package in place of the envelope view, verified
+// against the trusted keys.
+func (v *inspectorView) showCMS(data []byte, source string) {
+	v.in = nil
+	v.header.SetText(source + ": RFC 4108 CMS firmware package (not a SUIT envelope).")
+	v.cms = NewCMSInspector(data, CMSInspectorOptions{Source: source, TrustPaths: append([]string(nil), v.s.TrustedKeys...), uiLock: &v.s.doneMu})
+	v.body.Objects = []fyne.CanvasObject{v.cms}
+	v.body.Refresh()
+}
+
 func (v *inspectorView) showError(msg string) {
+	v.showEnvelopeView()
 	v.in = nil
 	v.header.SetText(msg)
 	v.nodes, v.kids = nil, nil
@@ -215,6 +242,7 @@ func (v *inspectorView) Inspect(data []byte, source string) {
 }
 
 func (v *inspectorView) show(in *app.Inspection, source string) {
+	v.showEnvelopeView()
 	v.in = in
 	head := fmt.Sprintf("%s: %d bytes.", source, len(in.Data))
 	if in.DecodeErr != nil {
@@ -480,6 +508,11 @@ func (v *inspectorView) refreshKeys() {
 // verify re-runs verification after the trusted keys changed.
 func (v *inspectorView) verify() {
 	v.refreshKeys()
+	if v.cms != nil {
+		v.cms.opts.TrustPaths = append([]string(nil), v.s.TrustedKeys...)
+		v.cms.Verify() // shows its result under doneMu: not called with it held by a completion
+		return
+	}
 	if v.in == nil {
 		return
 	}
@@ -499,10 +532,13 @@ func (v *inspectorView) addKeyDialog() {
 		r.Close()
 		v.s.AddTrustedKey(r.URI().Path())
 	}, v.s.Win)
-	d.SetFilter(storage.NewExtensionFileFilter([]string{".pem", ".pub", ".key"}))
+	d.SetFilter(storage.NewExtensionFileFilter([]string{".pem", ".pub", ".key", ".crt", ".cer", ".der"}))
 	d.Resize(fyne.NewSize(900, 600))
 	d.Show()
 }
+
+// inspectExts are the files the inspector's open dialog lists: envelopes and CMS packages.
+var inspectExts = []string{".suit", ".cbor", ".hex", ".cms", ".p7", ".p7m", ".der"}
 
 // openDialog inspects a file without making it the document.
 func (v *inspectorView) openDialog() {
@@ -513,11 +549,13 @@ func (v *inspectorView) openDialog() {
 		r.Close()
 		v.InspectFile(r.URI().Path())
 	}, v.s.Win)
+	d.SetFilter(storage.NewExtensionFileFilter(inspectExts))
 	d.Resize(fyne.NewSize(900, 600))
 	d.Show()
 }
 
-// InspectFile inspects the envelope in a file (binary or hex text).
+// InspectFile inspects the envelope in a file (binary or hex text), or the RFC 4108 CMS
+// firmware package in it.
 func (v *inspectorView) InspectFile(path string) {
 	v.s.background(func() func() {
 		b, err := readFileLimited(path)
@@ -526,9 +564,14 @@ func (v *inspectorView) InspectFile(path string) {
 				v.s.showError("Cannot inspect", &app.FileError{Op: "read", Path: path, Err: err, Hint: "check the file name and its permissions"})
 				return
 			}
+			if LooksLikeCMS(b) {
+				v.dirty = false
+				v.showCMS(b, path)
+				return
+			}
 			data, ok := app.EnvelopeBytes(b)
 			if !ok {
-				v.s.showError("Cannot inspect", &app.FileError{Op: "inspect", Path: path, Err: app.ErrUnrecognized, Hint: "the inspector reads CBOR envelopes, binary or hex; open sources in the editor"})
+				v.s.showError("Cannot inspect", &app.FileError{Op: "inspect", Path: path, Err: app.ErrUnrecognized, Hint: "the inspector reads CBOR envelopes (binary or hex) and CMS firmware packages; open sources in the editor"})
 				return
 			}
 			v.dirty = false

@@ -18,6 +18,7 @@ import (
 	"github.com/suit-studio/suit-studio/app"
 	"github.com/suit-studio/suit-studio/assets"
 	"github.com/suit-studio/suit-studio/model"
+	"github.com/suit-studio/suit-studio/signer"
 )
 
 // Main runs the studio: parses the command line, opens the window and returns when it closes.
@@ -56,6 +57,11 @@ func Main(args []string) error {
 	case *demo:
 		s.SetDocument(DemoDocument(s.State))
 		s.ShowView(ViewEditor)
+		if msg, err := s.EnsureDemoKey(); err != nil {
+			s.editor.status.SetText("No demo signing key: " + err.Error() + ". Choose a key in Sign and export (Ctrl+E).")
+		} else if msg != "" {
+			s.editor.status.SetText(msg)
+		}
 	}
 	if *view != "" {
 		s.Wait()
@@ -97,6 +103,30 @@ func DemoDocument(state *app.State) *app.Document {
 	}
 	doc := app.NewDocument(env, state)
 	return doc
+}
+
+// EnsureDemoKey gives the demo a signing key when none is configured, so that "Send to
+// simulator" (Ctrl+R) signs the demo and the simulated device applies it with nothing set up: a
+// P-256 key file made once in the studio's state folder (0600), for trying the studio only.
+// It returns what it did in words ("" when a signing key was already configured).
+func (s *Studio) EnsureDemoKey() (string, error) {
+	if s.App.Preferences().String(prefSigningKey) != "" {
+		return "", nil
+	}
+	if s.State == nil || s.State.Dir == "" {
+		return "", errors.New("no state folder")
+	}
+	if err := os.MkdirAll(s.State.Dir, 0o700); err != nil {
+		return "", err
+	}
+	key := filepath.Join(s.State.Dir, "demo-signing-key.pem")
+	if !fileExists(key) {
+		if err := signer.GenerateFile(key, signer.P256); err != nil {
+			return "", err
+		}
+	}
+	s.rememberKey(key)
+	return "Demo: signing with the demo key " + key + " (made for trying the studio). Press Ctrl+R to sign and run the manifest on the simulated device.", nil
 }
 
 // showForm is a small dialog with one input and OK/Cancel.

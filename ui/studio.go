@@ -56,6 +56,14 @@ type Studio struct {
 	// TrustedKeys are the PEM public key files the inspector verifies against. They are kept in
 	// the app's preferences between sessions.
 	TrustedKeys []string
+	// TrustDir is the trust store the key managers show ("" = signer.DefaultTrustDir).
+	TrustDir string
+
+	pin        *PINDialog     // asks for token PINs (signing, key managers, CMS export)
+	imageFiles map[int]string // component -> the firmware file its image was set from
+	tmp        string         // the studio's temporary folder ("" until needed)
+	signForm   *signForm      // the last sign and export dialog (tests)
+	cmsExport  *CMSExport     // the last CMS export dialog (tests)
 
 	bg sync.WaitGroup // background work in flight, so that tests can wait for it
 	// doneMu serializes the completions of background work. With the real driver they already
@@ -67,8 +75,9 @@ type Studio struct {
 // New builds the studio's window for a (a real app or fyne's test app). state may be nil
 // (no recent files, no recovery).
 func New(a fyne.App, state *app.State) *Studio {
-	s := &Studio{App: a, State: state}
+	s := &Studio{App: a, State: state, imageFiles: map[int]string{}}
 	s.Win = a.NewWindow("SUIT Studio")
+	s.pin = NewPINDialog(s.Win)
 	s.TrustedKeys = a.Preferences().StringList("trusted-keys")
 
 	s.start = newStartView(s)
@@ -83,9 +92,14 @@ func New(a fyne.App, state *app.State) *Studio {
 	s.sim = NewSimulatorView(s.Win, SimulatorOptions{Envelope: encoded})
 	s.push = NewPushView(s.Win, PushViewOptions{Envelope: encoded, Simulator: s.sim,
 		OnSimulatorPush: func() { s.ShowView(ViewSimulator) }})
-	s.keys = NewKeyManager(s.Win, KeyManagerOptions{
-		OnUseKey: func(ref string) { a.Preferences().SetString("signing-key", ref) },
-	})
+	// The push view lists the serial ports in the background. Wait for it here: under fyne's test
+	// driver its completion runs on that goroutine, and would otherwise lay out widgets (and fill
+	// fyne's text measuring caches) while the rest of the window is built. On a display it only
+	// queues its update, so this costs the port listing.
+	s.push.Wait()
+	kmo := s.keyManagerOptions()
+	kmo.OnUseKey = s.rememberKey
+	s.keys = NewKeyManager(s.Win, kmo)
 	s.tabs = container.NewAppTabs(
 		container.NewTabItem("Start", s.start.content),
 		container.NewTabItem("Editor", s.editor.content),
@@ -118,6 +132,7 @@ func (s *Studio) SetDocument(doc *app.Document) {
 		s.doc.Close()
 	}
 	s.doc = doc
+	s.imageFiles = map[int]string{}
 	doc.OnChange(func() { s.documentChanged(false) })
 	s.documentChanged(true)
 }
@@ -151,12 +166,6 @@ func (s *Studio) ShowView(name string) {
 	case ViewKeys:
 		s.tabs.SelectIndex(5)
 	}
-}
-
-// SendToSimulator runs the document on the built-in simulated device, in the simulator view.
-func (s *Studio) SendToSimulator() {
-	s.ShowView(ViewSimulator)
-	s.sim.RunOpen()
 }
 
 func (s *Studio) toolbar() fyne.CanvasObject {
@@ -275,8 +284,17 @@ func (s *Studio) background(work func() func()) {
 	}()
 }
 
-// Wait blocks until background work started so far has finished (for tests and scripts).
-func (s *Studio) Wait() { s.bg.Wait() }
+// Wait blocks until background work started so far has finished: the studio's own, the CMS
+// inspector's, the key manager's and the push view's (for tests and scripts). The simulator's
+// runs have their own Wait (s.sim.Wait), as a paused run never ends by itself.
+func (s *Studio) Wait() {
+	s.bg.Wait()
+	if c := s.inspector.cms; c != nil {
+		c.Wait()
+	}
+	s.keys.Wait()
+	s.push.Wait()
+}
 
 // showError shows err in a dialog that says what went wrong and what to do.
 func (s *Studio) showError(title string, err error) {
@@ -291,22 +309,37 @@ func (s *Studio) showError(title string, err error) {
 	d.Show()
 }
 
-// OpenFile opens path in the background and shows it in the editor (or, for a signed envelope
-// that came from elsewhere, the inspector as well).
+// OpenFile opens path in the background and shows it in the editor, after asking about unsaved
+// changes; an RFC 4108 CMS firmware package is shown in the inspector instead.
 func (s *Studio) OpenFile(path string) {
-	s.confirmDiscard(func() {
-		s.background(func() func() {
-			doc, err := app.Open(path, s.State)
-			return func() {
-				if err != nil {
-					s.showError("Cannot open "+filepath.Base(path), err)
-					return
-				}
-				s.SetDocument(doc)
-				s.ShowView(ViewEditor)
-				s.start.refreshRecent()
+	s.background(func() func() {
+		cms := isCMSFile(path)
+		return func() {
+			if cms {
+				// A CMS firmware package is inspected; the document stays as it is.
+				s.inspector.dirty = false
+				s.tabs.SelectIndex(2)
+				s.inspector.InspectFile(path)
+				return
 			}
-		})
+			s.confirmDiscard(func() { s.openDocument(path) })
+		}
+	})
+}
+
+// openDocument opens path in the background and makes it the document.
+func (s *Studio) openDocument(path string) {
+	s.background(func() func() {
+		doc, err := app.Open(path, s.State)
+		return func() {
+			if err != nil {
+				s.showError("Cannot open "+filepath.Base(path), err)
+				return
+			}
+			s.SetDocument(doc)
+			s.ShowView(ViewEditor)
+			s.start.refreshRecent()
+		}
 	})
 }
 
@@ -323,10 +356,17 @@ func (s *Studio) dropped(uris []fyne.URI) {
 	s.OpenFile(path)
 }
 
+// isCMSFile tells whether path holds an RFC 4108 CMS firmware package (which the inspector
+// shows; the editor edits SUIT manifests only).
+func isCMSFile(path string) bool {
+	b, err := readFileLimited(path)
+	return err == nil && LooksLikeCMS(b)
+}
+
 // isDocumentFile tells documents from firmware images by name.
 func isDocumentFile(path string) bool {
 	switch strings.ToLower(filepath.Ext(path)) {
-	case ".suit", ".cbor", ".hex", ".yaml", ".yml", ".json", ".diag":
+	case ".suit", ".cbor", ".hex", ".yaml", ".yml", ".json", ".diag", ".cms", ".p7", ".p7m":
 		return true
 	}
 	return false
@@ -340,7 +380,7 @@ func (s *Studio) openDialog() {
 		r.Close()
 		s.OpenFile(r.URI().Path())
 	}, s.Win)
-	d.SetFilter(storage.NewExtensionFileFilter([]string{".suit", ".cbor", ".hex", ".yaml", ".yml", ".json"}))
+	d.SetFilter(storage.NewExtensionFileFilter([]string{".suit", ".cbor", ".hex", ".yaml", ".yml", ".json", ".cms", ".p7", ".p7m", ".der"}))
 	d.Resize(fyne.NewSize(900, 600))
 	d.Show()
 }
@@ -373,11 +413,31 @@ func (s *Studio) saveAs() {
 
 // saveTo saves the document; errors go to a dialog.
 func (s *Studio) saveTo(path string, f app.Format) {
+	signed := signatureCount(s.doc.Envelope())
 	if err := s.doc.Save(path, f); err != nil {
 		s.showError("Cannot save", err)
 		return
 	}
 	s.start.refreshRecent()
+	msg := "Saved " + path + "."
+	if f == app.FormatSource && signed > 0 {
+		msg = yamlDropsSignatures(path, signed)
+	}
+	s.editor.status.SetText(msg)
+}
+
+// signatureCount is the number of authentication blocks the envelope carries.
+func signatureCount(env *model.Envelope) int {
+	if env == nil || env.Auth == nil {
+		return 0
+	}
+	return len(env.Auth.Blocks)
+}
+
+// yamlDropsSignatures is the warning shown when a signed document is written as YAML source: the
+// source form describes an unsigned manifest, so the signatures are not in the file.
+func yamlDropsSignatures(path string, n int) string {
+	return fmt.Sprintf("Saved %s as YAML source: its %d signature(s) are NOT kept in that file (the source describes an unsigned manifest). Sign again after reopening it, or export the signed envelope (.suit) with Sign and export (Ctrl+E).", path, n)
 }
 
 // confirmDiscard runs next at once when the document has no unsaved changes, and otherwise
@@ -400,6 +460,9 @@ func (s *Studio) quit() {
 	s.confirmDiscard(func() {
 		s.doc.Close()
 		s.keys.Close() // logs out of tokens
+		if s.tmp != "" {
+			os.RemoveAll(s.tmp)
+		}
 		s.Win.Close()
 	})
 }

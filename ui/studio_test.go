@@ -24,6 +24,9 @@ func newTestStudio(t *testing.T) *Studio {
 	a := test.NewTempApp(t)
 	s := New(a, &app.State{Dir: t.TempDir()})
 	s.Win.Resize(fyne.NewSize(1200, 800))
+	// No background work of the constructor may still be running when the test starts to act:
+	// the test driver runs completions on their own goroutines.
+	s.Wait()
 	return s
 }
 
@@ -324,6 +327,9 @@ func TestExportKinds(t *testing.T) {
 	key := filepath.Join(vectors, "private_key.pem")
 	sizes := map[string]int{}
 	for _, kind := range exportKinds {
+		if kind == exportCMS {
+			continue // the CMS dialog's own flow: TestExportCMSAndInspect
+		}
 		out := filepath.Join(dir, "demo"+exportExt(kind))
 		var gotErr error
 		s.SignAndExport(SignRequest{KeyRef: key, Kind: kind, Path: out}, func(err error) { gotErr = err })
