@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Starts the real SUIT Studio under Xvfb and takes a screenshot of each main view (start, editor,
-# inspector), then checks that each rendered: the expected size, and not blank (many colours,
+# inspector) in the default theme, and of the editor in the light theme (editor-light, through
+# SUIT_STUDIO_THEME=light), then checks that each rendered: the expected size, and not blank (many colours,
 # real contrast). Exits non-zero otherwise. Every step has a timeout; the whole run takes well
 # under three minutes. Screenshots are kept in $SCREENSHOT_DIR (default bin/screenshots).
 set -euo pipefail
@@ -42,21 +43,23 @@ export LIBGL_ALWAYS_SOFTWARE=1
 mkdir -p "$HOME"
 
 fail=0
-for view in start editor inspector; do
-  png="$OUT/$view.png"
+for shot in start editor inspector editor-light; do
+  view="${shot%-light}" theme=""
+  [ "$shot" != "$view" ] && theme=light
+  png="$OUT/$shot.png"
   rm -f "$png"
-  SUIT_STUDIO_SCREENSHOT_VIEW="$view" timeout 60 bin/suit-studio -demo >"$work/$view.log" 2>&1 &
+  SUIT_STUDIO_THEME="$theme" SUIT_STUDIO_SCREENSHOT_VIEW="$view" timeout 60 bin/suit-studio -demo >"$work/$shot.log" 2>&1 &
   app_pid=$!
   # Wait for the window to be mapped and the view to have its content (at most 40 s).
   mapped=""
   for _ in $(seq 1 400); do
-    if grep -q "view $view ready" "$work/$view.log" && xwininfo -root -tree 2>/dev/null | grep -q 'SUIT Studio"'; then mapped=1; break; fi
+    if grep -q "view $view ready" "$work/$shot.log" && xwininfo -root -tree 2>/dev/null | grep -q 'SUIT Studio"'; then mapped=1; break; fi
     kill -0 "$app_pid" 2>/dev/null || break
     sleep 0.1
   done
   if [ -z "$mapped" ]; then
-    echo "FAIL $view: the studio window did not appear, or its view never became ready" >&2
-    sed 's/^/  /' "$work/$view.log" >&2
+    echo "FAIL $shot: the studio window did not appear, or its view never became ready" >&2
+    sed 's/^/  /' "$work/$shot.log" >&2
     fail=1
   else
     sleep 2 # let it draw the frames after the content arrived
@@ -72,11 +75,16 @@ for view in start editor inspector; do
   sd="$(convert "$png" -colorspace Gray -format '%[fx:standard_deviation]' info:)"
   # Part of the screen the window covers with something other than the background.
   ok=1
-  [ "$size" = "${W}x${H}" ] || { echo "FAIL $view: screenshot is $size, want ${W}x${H}" >&2; ok=0; }
-  [ "$colours" -ge 16 ] || { echo "FAIL $view: only $colours colours: nothing rendered" >&2; ok=0; }
-  awk -v s="$sd" 'BEGIN { exit !(s > 0.05) }' || { echo "FAIL $view: contrast $sd is too low: blank window" >&2; ok=0; }
+  [ "$size" = "${W}x${H}" ] || { echo "FAIL $shot: screenshot is $size, want ${W}x${H}" >&2; ok=0; }
+  [ "$colours" -ge 16 ] || { echo "FAIL $shot: only $colours colours: nothing rendered" >&2; ok=0; }
+  awk -v s="$sd" 'BEGIN { exit !(s > 0.05) }' || { echo "FAIL $shot: contrast $sd is too low: blank window" >&2; ok=0; }
+  # The light theme must really be light: mostly bright pixels.
+  if [ "$theme" = light ]; then
+    mean="$(convert "$png" -colorspace Gray -format '%[fx:mean]' info:)"
+    awk -v m="$mean" 'BEGIN { exit !(m > 0.6) }' || { echo "FAIL $shot: mean brightness $mean: the light theme is not applied" >&2; ok=0; }
+  fi
   if [ "$ok" = 1 ]; then
-    echo "ok   $view: $png ($size, $colours colours, contrast $sd)"
+    echo "ok   $shot: $png ($size, $colours colours, contrast $sd)"
   else
     fail=1
   fi

@@ -3,12 +3,14 @@ package ui
 import (
 	"bytes"
 	"context"
+	"image/color"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/theme"
 
 	"github.com/suit-studio/suit-studio/app"
 	"github.com/suit-studio/suit-studio/assets"
@@ -315,5 +317,47 @@ func TestSaveYAMLWarnsSignaturesDropped(t *testing.T) {
 	s.Wait()
 	if !strings.Contains(s.editor.status.Text, "does NOT keep the 1 signature(s)") {
 		t.Errorf("export status %q", s.editor.status.Text)
+	}
+}
+
+// View > Theme switches between light and dark (kept in the preferences) and back to the system's.
+func TestThemeChoice(t *testing.T) {
+	t.Setenv("SUIT_STUDIO_THEME", "")
+	s := newTestStudio(t)
+	if got := s.ThemeChoice(); got != ThemeSystem {
+		t.Fatalf("initial theme %q", got)
+	}
+	bg := func() color.Color {
+		return s.App.Settings().Theme().Color(theme.ColorNameBackground, theme.VariantDark)
+	}
+	lum := func(c color.Color) uint32 { r, g, b, _ := c.RGBA(); return (r + g + b) / 3 }
+	s.SetTheme(ThemeLight)
+	if s.App.Preferences().String(prefTheme) != ThemeLight || lum(bg()) < 0x8000 {
+		t.Fatalf("light theme: preference %q, background %v", s.App.Preferences().String(prefTheme), bg())
+	}
+	checked := ""
+	for _, ti := range s.themeItems {
+		if ti.item.Checked {
+			checked += ti.choice
+		}
+	}
+	if checked != ThemeLight {
+		t.Errorf("ticked %q", checked)
+	}
+	s.SetTheme(ThemeDark)
+	if lum(bg()) >= 0x8000 {
+		t.Fatalf("dark theme background %v", bg())
+	}
+	// A new window of the same app starts with the kept choice; the variable overrides it.
+	if got := s.ThemeChoice(); got != ThemeDark {
+		t.Errorf("kept choice %q", got)
+	}
+	t.Setenv("SUIT_STUDIO_THEME", "light")
+	if got := s.ThemeChoice(); got != ThemeLight {
+		t.Errorf("SUIT_STUDIO_THEME=light gives %q", got)
+	}
+	s.SetTheme(ThemeSystem)
+	if s.App.Preferences().String(prefTheme) != ThemeSystem {
+		t.Error("system choice not kept")
 	}
 }

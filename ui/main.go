@@ -23,16 +23,17 @@ import (
 
 // Main runs the studio: parses the command line, opens the window and returns when it closes.
 //
-//	suit-studio [-demo] [-view start|editor|inspector] [FILE]
+//	suit-studio [-demo] [-view start|editor|inspector|simulator|push|keys] [FILE]
 //
 // FILE is opened at start (so file managers can open .suit files with the studio). -demo starts
 // on a demo document: the "download, install and boot" template for example.com's demo board with
 // the embedded demo firmware. The environment variable SUIT_STUDIO_SCREENSHOT_VIEW=VIEW does what
-// -view does (for the screenshot test).
+// -view does (for the screenshot test), and SUIT_STUDIO_THEME=system|light|dark overrides the
+// theme chosen in View > Theme.
 func Main(args []string) error {
 	fs := flag.NewFlagSet("suit-studio", flag.ContinueOnError)
 	demo := fs.Bool("demo", false, "start on a demo document (a manifest for the embedded demo firmware)")
-	view := fs.String("view", os.Getenv("SUIT_STUDIO_SCREENSHOT_VIEW"), "view to show first: start, editor or inspector")
+	view := fs.String("view", os.Getenv("SUIT_STUDIO_SCREENSHOT_VIEW"), "view to show first: start, editor, inspector, simulator, push or keys")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -40,9 +41,9 @@ func Main(args []string) error {
 		return errors.New("give at most one file to open")
 	}
 	switch *view {
-	case "", ViewStart, ViewEditor, ViewInspector:
+	case "", ViewStart, ViewEditor, ViewInspector, ViewSimulator, ViewPush, ViewKeys:
 	default:
-		return fmt.Errorf("unknown view %q: use start, editor or inspector", *view)
+		return fmt.Errorf("unknown view %q: use start, editor, inspector, simulator, push or keys", *view)
 	}
 	a := fyneapp.NewWithID(AppID)
 	a.SetIcon(fyne.NewStaticResource("icon.png", assets.Icon))

@@ -64,6 +64,7 @@ type Studio struct {
 	tmp        string         // the studio's temporary folder ("" until needed)
 	signForm   *signForm      // the last sign and export dialog (tests)
 	cmsExport  *CMSExport     // the last CMS export dialog (tests)
+	themeItems []themeItem    // View > Theme's choices
 
 	bg sync.WaitGroup // background work in flight, so that tests can wait for it
 	// doneMu serializes the completions of background work. With the real driver they already
@@ -115,6 +116,7 @@ func New(a fyne.App, state *app.State) *Studio {
 	}
 	s.Win.SetContent(container.NewBorder(s.toolbar(), nil, nil, nil, s.tabs))
 	s.Win.SetMainMenu(s.menu())
+	s.applyTheme(s.ThemeChoice(), true)
 	s.shortcuts()
 	s.Win.SetOnDropped(func(_ fyne.Position, uris []fyne.URI) { s.dropped(uris) })
 	s.Win.SetCloseIntercept(s.quit)
@@ -205,6 +207,8 @@ func (s *Studio) menu() *fyne.MainMenu {
 		&fyne.MenuItem{Label: "Simulator", Action: func() { s.ShowView(ViewSimulator) }, Shortcut: shortcutView4},
 		&fyne.MenuItem{Label: "Push", Action: func() { s.ShowView(ViewPush) }, Shortcut: shortcutView5},
 		&fyne.MenuItem{Label: "Keys", Action: func() { s.ShowView(ViewKeys) }, Shortcut: shortcutView6},
+		fyne.NewMenuItemSeparator(),
+		s.themeMenu(),
 	)
 	return fyne.NewMainMenu(file, edit, view)
 }
