@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Builds SUIT Studio and opens it on the demo document: a manifest for the embedded demo firmware
-# (vendor example.com, model demo-board), ready to sign. Installs nothing: `make run` runs
+# (vendor example.com, model demo-board), ready to sign. With no signing key configured yet, the
+# demo makes a P-256 demo key in the studio's state folder, so that "Send to simulator" (Ctrl+R)
+# signs the demo and the built-in simulated device applies it. Installs nothing: `make run` runs
 # scripts/install-deps.sh first. Extra arguments go to the studio (e.g. a file to open instead).
 set -euo pipefail
 cd "$(dirname "$0")/.."
