@@ -30,6 +30,7 @@ type editorView struct {
 	formBox  *fyne.Container // holds the current form
 	findings *widget.List
 	status   *widget.Label
+	note     string // appended to the findings line (the demo's signing key hint)
 	search   *widget.Entry
 
 	// imageSource is the choice of the component form: how the device gets a dropped image.
@@ -140,6 +141,9 @@ func (e *editorView) refresh(reload bool) {
 		e.status.SetText("No findings: the manifest is valid.")
 	default:
 		e.status.SetText(fmt.Sprintf("%d error(s), %d warning(s). Click one to go to it.", errs, warns))
+	}
+	if e.note != "" {
+		e.status.SetText(e.status.Text + " " + e.note)
 	}
 	if reload {
 		if e.selected == "" || e.model.kind(e.selected) == nodeUnknown && e.selected != pathEnvelope {

@@ -59,10 +59,11 @@ func Main(args []string) error {
 		s.SetDocument(DemoDocument(s.State))
 		s.ShowView(ViewEditor)
 		if msg, err := s.EnsureDemoKey(); err != nil {
-			s.editor.status.SetText("No demo signing key: " + err.Error() + ". Choose a key in Sign and export (Ctrl+E).")
-		} else if msg != "" {
-			s.editor.status.SetText(msg)
+			s.editor.note = "No demo signing key: " + err.Error() + ". Choose a key in Sign and export (Ctrl+E)."
+		} else {
+			s.editor.note = msg
 		}
+		s.editor.refresh(false)
 	}
 	if *view != "" {
 		s.Wait()
@@ -127,7 +128,7 @@ func (s *Studio) EnsureDemoKey() (string, error) {
 		}
 	}
 	s.rememberKey(key)
-	return "Demo: signing with the demo key " + key + " (made for trying the studio). Press Ctrl+R to sign and run the manifest on the simulated device.", nil
+	return "Demo key " + key + " made for signing. Ctrl+R signs the demo and runs it on the simulated device.", nil
 }
 
 // showForm is a small dialog with one input and OK/Cancel.

@@ -135,6 +135,7 @@ func (s *Studio) SetDocument(doc *app.Document) {
 	}
 	s.doc = doc
 	s.imageFiles = map[int]string{}
+	s.editor.note = ""
 	doc.OnChange(func() { s.documentChanged(false) })
 	s.documentChanged(true)
 }
