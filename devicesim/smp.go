@@ -3,6 +3,7 @@ package devicesim
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/asn1"
 	"errors"
 	"fmt"
 	"hash"
@@ -39,8 +40,15 @@ type SMPDevice struct {
 	OnRecord func(*Record)
 	// OnChange, if set, runs after anything changed the flash (to save a kept device).
 	OnChange func()
+	// CMS is the identity the device checks RFC 4108 firmware packages against (hardware type,
+	// serial number, the key that signs its load receipts and errors).
+	CMS CMSIdentity
+	// OnCMS, if set, receives the result of every RFC 4108 package the SMP side loads, with the
+	// load receipt or load error the device answers with.
+	OnCMS func(*CMSResult)
 
 	mu       sync.Mutex
+	isCMS    bool // the staged upload is an RFC 4108 package (DER SEQUENCE), not a SUIT envelope
 	dev      *Device
 	h        hash.Hash
 	staged   bool
@@ -50,8 +58,12 @@ type SMPDevice struct {
 
 // NewSMPDevice wraps d with Zephyr's default buffers.
 func NewSMPDevice(d *Device) *SMPDevice {
-	return &SMPDevice{dev: d, BufSize: DefaultSMPBufSize, BufCount: DefaultSMPBufCount}
+	return &SMPDevice{dev: d, BufSize: DefaultSMPBufSize, BufCount: DefaultSMPBufCount,
+		CMS: CMSIdentity{HWType: DefaultHWType, HWSerial: []byte{0, 0, 0, 1}}}
 }
+
+// DefaultHWType is the hardware module type (RFC 4108) a simulated device has unless told otherwise.
+var DefaultHWType = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 99999, 1, 1}
 
 var _ transport.Device = (*SMPDevice)(nil)
 
@@ -120,7 +132,18 @@ func (s *SMPDevice) SetState(hash []byte, confirm bool) error {
 	if hash != nil && !bytes.Equal(hash, s.candHash) {
 		return transport.ImageError(transport.ImgErrHashNotFound, "hash names neither the installed manifest nor the staged envelope")
 	}
-	rec := s.dev.Update(s.Fetcher)
+	var rec *Record
+	if s.isCMS {
+		// The same link carries RFC 4108 packages: the device tells them by their first byte
+		// (a DER SEQUENCE; a SUIT envelope is a CBOR tag or map).
+		res := s.dev.LoadCMS(s.CMS)
+		rec = res.Record
+		if s.OnCMS != nil {
+			s.OnCMS(res)
+		}
+	} else {
+		rec = s.dev.Update(s.Fetcher)
+	}
 	s.staged = false
 	s.last = rec
 	s.notify(rec)
@@ -169,6 +192,9 @@ func (s *SMPDevice) WriteUpload(image, off int, data []byte) error {
 	defer s.mu.Unlock()
 	if err := s.dev.StageWrite(off, data); err != nil {
 		return transport.ImageError(transport.ImgErrFlashWriteFailed, err.Error())
+	}
+	if off == 0 && len(data) > 0 {
+		s.isCMS = data[0] == 0x30
 	}
 	s.h.Write(data)
 	return nil

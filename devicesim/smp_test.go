@@ -218,3 +218,42 @@ func BenchmarkSMPPush(b *testing.B) {
 		})
 	}
 }
+
+// An RFC 4108 package goes over the same SMP link: the device tells it from a SUIT envelope,
+// checks it and answers with a load receipt; a package for other hardware is refused.
+func TestSMPPushCMSPackage(t *testing.T) {
+	d := provisioned(t, Config{}, imgF, 0)
+	sd := NewSMPDevice(d)
+	sd.CMS = CMSIdentity{HWType: hwType, HWSerial: []byte{9, 9}}
+	var results []*CMSResult
+	sd.OnCMS = func(r *CMSResult) { results = append(results, r) }
+	c, err := transport.NewClient(smpPty(t, sd), transport.ClientOptions{Timeout: 30 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+
+	fw := testImage(77, 12000)
+	if _, err := c.Upload(ctx, cmsPackage(t, fw, 3, nil, hwType), transport.UploadOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.SetImageState(ctx, nil, true); err != nil {
+		t.Fatalf("confirm: %v", err)
+	}
+	if len(results) != 1 || results[0].Receipt == nil || !bytes.Equal(d.ComponentContent(0), fw) {
+		t.Fatalf("the package was not loaded: %+v", results)
+	}
+
+	if _, err := c.Upload(ctx, cmsPackage(t, testImage(78, 5000), 4, nil, otherHW), transport.UploadOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.SetImageState(ctx, nil, true)
+	if err == nil || !strings.Contains(err.Error(), "wrongHardware") {
+		t.Fatalf("a package for other hardware: %v", err)
+	}
+	if len(results) != 2 || results[1].Error == nil || !bytes.Equal(d.ComponentContent(0), fw) {
+		t.Fatalf("after the refusal: %+v", results[1])
+	}
+}

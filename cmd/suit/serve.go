@@ -19,7 +19,7 @@ import (
 func init() { simServeHook = simServe }
 
 const serveUsage = "sim serve --pty [--link PATH] [--baud N] [--buf-size N] [--buf-count N] [--line N] [--state DIR] [--trust PUB ...] " +
-	"[--vendor-domain D --model M | --vendor-id HEX --class-id HEX] [--device-id HEX] [--sequence N] [--image FILE] [--payload URI=FILE ...]"
+	"[--vendor-domain D --model M | --vendor-id HEX --class-id HEX] [--device-id HEX] [--sequence N] [--image FILE] [--payload URI=FILE ...] [--hw-type OID --hw-serial HEX]"
 
 // simServe runs `suit sim serve`: the simulated device answers MCUmgr SMP on a pseudo-terminal, so
 // any SMP client (suit push, mcumgr, smpmgr, AuTerm) can use it like a board. The pty's path is the
@@ -60,6 +60,14 @@ func simServe(env *cmdEnv, args []string) error {
 	}
 	dev := sess.SMP()
 	dev.BufSize, dev.BufCount = *bufSize, *bufCount
+	if dev.CMS, err = pf.cmsIdentity(); err != nil {
+		return err
+	}
+	dev.OnCMS = func(r *devicesim.CMSResult) {
+		if r.Code != 0 {
+			fmt.Fprintf(env.stderr, "load error: %s (%d)\n", r.Code, int(r.Code))
+		}
+	}
 	dev.Fetcher = pl
 	sess.Device.SetEventHandler(func(e devicesim.Event) { fmt.Fprintln(env.stderr, formatEvent(e)) })
 	dev.OnRecord = func(r *devicesim.Record) {

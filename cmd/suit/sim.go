@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/asn1"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -57,8 +56,6 @@ func simRun(env *cmdEnv, args []string) error {
 	tamper := fs.Int("tamper", -1, "flip the bits of this byte of the staged envelope before processing")
 	rollback := fs.Int64("rollback-to", -1, "fault injection: rewrite the stored sequence number to N before processing")
 	asJSON := fs.Bool("json", false, "print one JSON object per step, then the record")
-	hwType := fs.String("hw-type", "1.3.6.1.4.1.99999.1.1", "RFC 4108 packages: the device's hardware module type (OID)")
-	hwSerial := fs.String("hw-serial", "00000001", "RFC 4108 packages: the device's serial number (hex)")
 	receiptOut := fs.String("receipt", "", "RFC 4108 packages: write the device's load receipt or load error (DER) to FILE")
 	pf := addProvFlags(fs)
 	pos, err := parseFlags(fs, args)
@@ -107,12 +104,9 @@ func simRun(env *cmdEnv, args []string) error {
 	}
 	var rec *devicesim.Record
 	if app.IsCMSPackage(envelope) {
-		id := devicesim.CMSIdentity{}
-		if id.HWType, err = parseOID(*hwType); err != nil {
-			return usageErr("write the OID in dotted form, e.g. 1.3.6.1.4.1.99999.1.1", "--hw-type %q: %v", *hwType, err)
-		}
-		if id.HWSerial, err = hex.DecodeString(*hwSerial); err != nil {
-			return usageErr("give the serial number in hex", "--hw-serial %q is not hex", *hwSerial)
+		id, err := pf.cmsIdentity()
+		if err != nil {
+			return err
 		}
 		res, err := sess.RunCMS(context.Background(), envelope, id, run)
 		if err != nil {

@@ -1,16 +1,19 @@
 package main
 
 import (
+	"encoding/hex"
 	"flag"
 	"strings"
 
 	"github.com/suit-studio/suit-studio/app"
+	"github.com/suit-studio/suit-studio/devicesim"
 )
 
 // provFlags are the provisioning flags that `suit sim run` and `suit sim serve` share.
 type provFlags struct {
 	trust, payloads                                                multiFlag
 	vendorDomain, model, vendorID, classID, deviceID, image, state *string
+	hwType, hwSerial                                               *string
 	sequence                                                       *uint64
 }
 
@@ -24,6 +27,8 @@ func addProvFlags(fs *flag.FlagSet) *provFlags {
 		sequence:     fs.Uint64("sequence", 0, "sequence number stored on the fresh device"),
 		image:        fs.String("image", "", "factory image in the image slot [h'00'] (default: a generated 4 KiB demo image)"),
 		state:        fs.String("state", "", "keep the device (its flash) in DIR between runs"),
+		hwType:       fs.String("hw-type", devicesim.DefaultHWType.String(), "RFC 4108 packages: the device's hardware module type (OID)"),
+		hwSerial:     fs.String("hw-serial", "00000001", "RFC 4108 packages: the device's serial number (hex)"),
 	}
 	fs.Var(&p.trust, "trust", "PEM public key the device trusts (repeatable)")
 	fs.Var(&p.payloads, "payload", "URI=FILE: a payload the device fetches from URI (repeatable)")
@@ -77,4 +82,19 @@ func (p *provFlags) build(env *cmdEnv) (app.SimProvisioning, map[string][]byte, 
 		return prov, nil, usageErr("give --trust PUB.pem (for the spec examples: $VECTORS/public_key.pem)", "the device needs at least one trust anchor")
 	}
 	return prov, pl, nil
+}
+
+// cmsIdentity is the device's RFC 4108 identity from --hw-type and --hw-serial.
+func (p *provFlags) cmsIdentity() (devicesim.CMSIdentity, error) {
+	var (
+		id  devicesim.CMSIdentity
+		err error
+	)
+	if id.HWType, err = parseOID(*p.hwType); err != nil {
+		return id, usageErr("write the OID in dotted form, e.g. 1.3.6.1.4.1.99999.1.1", "--hw-type %q: %v", *p.hwType, err)
+	}
+	if id.HWSerial, err = hex.DecodeString(*p.hwSerial); err != nil {
+		return id, usageErr("give the serial number in hex", "--hw-serial %q is not hex", *p.hwSerial)
+	}
+	return id, nil
 }
