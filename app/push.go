@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"os"
-	"sync"
 	"time"
 
 	"github.com/suit-studio/suit-studio/devicesim"
@@ -65,7 +64,7 @@ func Connect(ctx context.Context, port string, o PortOptions) (*Conn, error) {
 		}
 		devEnd, hostEnd := net.Pipe()
 		srvCtx, cancel := context.WithCancel(context.Background())
-		srv := &transport.Server{Device: o.Sim.SMP(), LineMax: o.LineMax}
+		srv := o.Sim.smpServerFor(o.LineMax)
 		done := make(chan struct{})
 		go func() { srv.Serve(srvCtx, devEnd); close(done) }()
 		var rw io.ReadWriter = hostEnd
@@ -109,22 +108,30 @@ func Connect(ctx context.Context, port string, o PortOptions) (*Conn, error) {
 // SMP returns the session's device as an SMP device (made once and kept, so the upload state
 // survives reconnections).
 func (s *SimSession) SMP() *devicesim.SMPDevice {
-	smpMu.Lock()
-	defer smpMu.Unlock()
-	d := smpDevices[s]
-	if d == nil {
-		d = devicesim.NewSMPDevice(s.Device)
-		d.OnChange = func() { s.Save() }
-		smpDevices[s] = d
-	}
-	return d
+	s.smpMu.Lock()
+	defer s.smpMu.Unlock()
+	return s.smpLocked()
 }
 
-// smpDevices keeps each session's SMP side (simulate.go's SimSession has no field for it).
-var (
-	smpMu      sync.Mutex
-	smpDevices = map[*SimSession]*devicesim.SMPDevice{}
-)
+func (s *SimSession) smpLocked() *devicesim.SMPDevice {
+	if s.smp == nil {
+		s.smp = devicesim.NewSMPDevice(s.Device)
+		s.smp.OnChange = func() { s.Save() }
+	}
+	return s.smp
+}
+
+// smpServerFor returns the session's SMP server, kept across connections: the upload in progress
+// lives in the server, so a push that was cancelled resumes from the device's offset.
+func (s *SimSession) smpServerFor(lineMax int) *transport.Server {
+	s.smpMu.Lock()
+	defer s.smpMu.Unlock()
+	if s.smpServer == nil {
+		s.smpServer = &transport.Server{Device: s.smpLocked()}
+	}
+	s.smpServer.LineMax = lineMax
+	return s.smpServer
+}
 
 // PushOptions tune Push.
 type PushOptions struct {

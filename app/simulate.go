@@ -9,10 +9,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/suit-studio/suit-studio/devicesim"
 	"github.com/suit-studio/suit-studio/model"
 	"github.com/suit-studio/suit-studio/signer"
+	"github.com/suit-studio/suit-studio/transport"
 )
 
 // ErrSimInput is the sentinel for unusable simulator input (keys, IDs, state directory).
@@ -46,6 +48,11 @@ type SimSession struct {
 	dir    string
 	// nextCut arms a power cut at the next flash write or erase of the next run ("cut power" button).
 	nextCut int
+
+	// The SMP side (app/push.go), made once and kept so that an interrupted upload resumes.
+	smpMu     sync.Mutex
+	smp       *devicesim.SMPDevice
+	smpServer *transport.Server
 }
 
 // NewSimSession provisions a fresh device, or loads the one kept in dir when dir holds one (then
