@@ -248,6 +248,7 @@ func TestDemoOutOfTheBoxSendToSimulator(t *testing.T) {
 	if err != nil || msg == "" {
 		t.Fatalf("demo key: %q %v", msg, err)
 	}
+	t.Logf("demo key: %s (%s)", msg, s.App.Preferences().String(prefSigningKey))
 	s.SendToSimulator()
 	s.Wait()
 	s.sim.Wait()

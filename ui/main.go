@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -108,9 +109,12 @@ func DemoDocument(state *app.State) *app.Document {
 }
 
 // EnsureDemoKey gives the demo a signing key when none is configured, so that "Send to
-// simulator" (Ctrl+R) signs the demo and the simulated device applies it with nothing set up: a
-// P-256 key file made once in the studio's state folder (0600), for trying the studio only.
-// It returns what it did in words ("" when a signing key was already configured).
+// simulator" (Ctrl+R) signs the demo and the simulated device applies it with nothing set up.
+// The default path is the HSM path: when SoftHSM2 is installed, a local development token
+// (clearly labelled as such, in the studio's state folder) with a P-256 key, used through PKCS#11
+// exactly as a production HSM would be. Without SoftHSM2 (or when its key cannot be used in this
+// process), a P-256 key file made once in the state folder (0600). It returns what it did in
+// words ("" when a signing key was already configured).
 func (s *Studio) EnsureDemoKey() (string, error) {
 	if s.App.Preferences().String(prefSigningKey) != "" {
 		return "", nil
@@ -121,6 +125,16 @@ func (s *Studio) EnsureDemoKey() (string, error) {
 	if err := os.MkdirAll(s.State.Dir, 0o700); err != nil {
 		return "", err
 	}
+	if _, err := signer.SoftHSMModule(); err == nil {
+		dt, err := app.DevToken(context.Background(), filepath.Join(s.State.Dir, "devtoken"), nil)
+		if err == nil {
+			if k, lerr := signer.LoadSigner(dt.URI, signer.LoadOptions{}); lerr == nil {
+				signer.CloseKey(k)
+				s.rememberKey(dt.URI)
+				return "Signing through PKCS#11 with the SoftHSM2 DEVELOPMENT token (not for production keys). Ctrl+R signs the demo and runs it on the simulated device.", nil
+			}
+		}
+	}
 	key := filepath.Join(s.State.Dir, "demo-signing-key.pem")
 	if !fileExists(key) {
 		if err := signer.GenerateFile(key, signer.P256); err != nil {
@@ -128,7 +142,7 @@ func (s *Studio) EnsureDemoKey() (string, error) {
 		}
 	}
 	s.rememberKey(key)
-	return "Demo key " + key + " made for signing. Ctrl+R signs the demo and runs it on the simulated device.", nil
+	return "Demo key " + key + " made for signing (install softhsm2 to sign through a PKCS#11 development token). Ctrl+R signs the demo and runs it on the simulated device.", nil
 }
 
 // showForm is a small dialog with one input and OK/Cancel.
