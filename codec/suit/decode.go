@@ -736,54 +736,41 @@ func (d *decoder) command(label int64, arg item, depth int, path string) (model.
 			cmd.Sequences = append(cmd.Sequences, s)
 		}
 	case model.ArgMultiple:
-		if arg.major != majMap {
-			return keepRaw()
-		}
-		kids, err := d.kids(arg, depth, path)
-		if err != nil {
-			return cmd, err
-		}
-		if err := d.noDuplicateKeys(kids, path); err != nil {
-			return cmd, err
-		}
-		for j := 0; j < len(kids); j += 2 {
-			if kids[j].major != majUint || kids[j+1].major != majMap {
-				return keepRaw()
-			}
-			ps, err := d.params(kids[j+1], depth+1, fmt.Sprintf("%s/%d", path, kids[j].arg))
+		ok, err := d.indexedMap(arg, depth, path, majMap, func(idx uint64, v item) (bool, error) {
+			ps, err := d.params(v, depth+1, fmt.Sprintf("%s/%d", path, idx))
+			cmd.Multiple = append(cmd.Multiple, model.IndexedParams{Index: idx, Params: ps})
+			return true, err
+		})
+		if err != nil || !ok {
+			cmd.Multiple = nil
 			if err != nil {
 				return cmd, err
 			}
-			cmd.Multiple = append(cmd.Multiple, model.IndexedParams{Index: kids[j].arg, Params: ps})
+			return keepRaw()
 		}
 	case model.ArgCopyParams:
-		if arg.major != majMap {
-			return keepRaw()
-		}
-		kids, err := d.kids(arg, depth, path)
-		if err != nil {
-			return cmd, err
-		}
-		if err := d.noDuplicateKeys(kids, path); err != nil {
-			return cmd, err
-		}
-		for j := 0; j < len(kids); j += 2 {
-			if kids[j].major != majUint || kids[j+1].major != majArray {
-				return keepRaw()
-			}
-			ls, err := d.kids(kids[j+1], depth+1, path)
+		ok, err := d.indexedMap(arg, depth, path, majArray, func(idx uint64, v item) (bool, error) {
+			ls, err := d.kids(v, depth+1, path)
 			if err != nil {
-				return cmd, err
+				return false, err
 			}
-			e := model.IndexedLabels{Index: kids[j].arg}
+			e := model.IndexedLabels{Index: idx}
 			for _, l := range ls {
 				n, ok := intValue(l)
 				if !ok {
-					return keepRaw()
+					return false, nil
 				}
 				e.Labels = append(e.Labels, n)
 			}
 			cmd.CopyParams = append(cmd.CopyParams, e)
+			return true, nil
+		})
+		if err != nil || !ok {
+			cmd.CopyParams = nil
+			if err != nil {
+				return cmd, err
+			}
+			return keepRaw()
 		}
 	default:
 		return keepRaw()
@@ -968,4 +955,29 @@ func (d *decoder) noDuplicateKeys(kids []item, path string) error {
 		seen[k] = true
 	}
 	return nil
+}
+
+// indexedMap walks an argument that maps component indexes to values of one major type
+// (override-multiple, copy-params). It reports false, without error, when the argument has another
+// shape, so that the caller keeps it raw.
+func (d *decoder) indexedMap(arg item, depth int, path string, valueMajor byte, each func(idx uint64, v item) (bool, error)) (bool, error) {
+	if arg.major != majMap {
+		return false, nil
+	}
+	kids, err := d.kids(arg, depth, path)
+	if err != nil {
+		return false, err
+	}
+	if err := d.noDuplicateKeys(kids, path); err != nil {
+		return false, err
+	}
+	for j := 0; j < len(kids); j += 2 {
+		if kids[j].major != majUint || kids[j+1].major != valueMajor {
+			return false, nil
+		}
+		if ok, err := each(kids[j].arg, kids[j+1]); !ok || err != nil {
+			return ok, err
+		}
+	}
+	return true, nil
 }

@@ -481,29 +481,36 @@ func (p *parser) severance(fs [][2]*yaml.Node, path string, s *model.Severance) 
 	return nil
 }
 
-func (p *parser) severableSeq(n *yaml.Node, path string, out *model.SeverableSequence) error {
-	if n.Kind == yaml.SequenceNode {
-		seq, err := p.sequence(n, path)
-		out.Seq, out.Present = seq, true
-		return err
+// severable parses a severable member: its content inline (a list for a sequence, a byte string
+// for coswid), or a map {severed, content, digest-algorithm, digest}. content parses the content.
+func (p *parser) severable(n *yaml.Node, path string, sev *model.Severance, inline yaml.Kind, content func(n *yaml.Node, path string) error) error {
+	if n.Kind == inline {
+		sev.Present = true
+		return content(n, path)
 	}
 	fs, err := p.fields(n, path, "severed", "content", "digest-algorithm", "digest")
 	if err != nil {
 		return err
 	}
-	if err := p.severance(fs, path, &out.Severance); err != nil {
+	if err := p.severance(fs, path, sev); err != nil {
 		return err
 	}
 	for _, f := range fs {
 		if f[0].Value == "content" {
-			out.Seq, err = p.sequence(f[1], path+"/content")
-			if err != nil {
+			if err := content(f[1], path+"/content"); err != nil {
 				return err
 			}
-			out.Present = true
+			sev.Present = true
 		}
 	}
-	return p.checkSeverance(n, path, out.Severance)
+	return p.checkSeverance(n, path, *sev)
+}
+
+func (p *parser) severableSeq(n *yaml.Node, path string, out *model.SeverableSequence) error {
+	return p.severable(n, path, &out.Severance, yaml.SequenceNode, func(n *yaml.Node, path string) (err error) {
+		out.Seq, err = p.sequence(n, path)
+		return err
+	})
 }
 
 func (p *parser) checkSeverance(n *yaml.Node, path string, s model.Severance) error {
@@ -520,27 +527,10 @@ func (p *parser) checkSeverance(n *yaml.Node, path string, s model.Severance) er
 }
 
 func (p *parser) coswid(n *yaml.Node, path string, out *model.SeverableBytes) error {
-	if n.Kind == yaml.ScalarNode {
-		b, err := p.bytesValue(n, path)
-		out.Bytes, out.Present = b, true
+	return p.severable(n, path, &out.Severance, yaml.ScalarNode, func(n *yaml.Node, path string) (err error) {
+		out.Bytes, err = p.bytesValue(n, path)
 		return err
-	}
-	fs, err := p.fields(n, path, "severed", "content", "digest-algorithm", "digest")
-	if err != nil {
-		return err
-	}
-	if err := p.severance(fs, path, &out.Severance); err != nil {
-		return err
-	}
-	for _, f := range fs {
-		if f[0].Value == "content" {
-			if out.Bytes, err = p.bytesValue(f[1], path+"/content"); err != nil {
-				return err
-			}
-			out.Present = true
-		}
-	}
-	return p.checkSeverance(n, path, out.Severance)
+	})
 }
 
 func (p *parser) digest(n *yaml.Node, path string) (*model.Digest, error) {

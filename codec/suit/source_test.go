@@ -227,3 +227,51 @@ func TestSourceJSONRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// override-multiple and copy-params (update-management), and a custom command, survive both the
+// binary and the source round trip.
+func TestUpdateManagementArgumentsRoundTrip(t *testing.T) {
+	env := model.Example5()
+	env.Manifest.Install.Seq.Commands = append(env.Manifest.Install.Seq.Commands,
+		model.Command{Label: model.DirOverrideMultiple, Multiple: []model.IndexedParams{
+			{Index: 0, Params: []model.Parameter{model.UintParam(model.ParamImageSize, 10)}},
+			{Index: 1, Params: []model.Parameter{model.TextParam(model.ParamURI, "#b")}},
+		}},
+		model.Command{Label: model.DirCopyParams, CopyParams: []model.IndexedLabels{{Index: 0, Labels: []int64{model.ParamImageDigest, model.ParamImageSize}}}},
+		model.Command{Label: -300, Raw: []byte{0x43, 1, 2, 3}},
+	)
+	b, err := Encode(env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := Decode(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs := back.Manifest.Install.Seq.Commands
+	if n := len(cs); n < 3 || len(cs[n-3].Multiple) != 2 || len(cs[n-2].CopyParams) != 1 || cs[n-1].Raw == nil {
+		t.Fatalf("decoded commands: %+v", cs[len(cs)-3:])
+	}
+	src, err := FormatSource(back)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fromSrc, err := ParseSource(src, "")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, src)
+	}
+	b2, err := Encode(fromSrc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(b, b2) {
+		t.Fatalf("source round trip differs:\n%s", src)
+	}
+	// A copy-params entry whose labels are not integers is kept raw, not dropped.
+	bad := []byte{0x82, 0x18, 0x23, 0xa1, 0x00, 0x81, 0x61, 0x78} // [35, {0: ["x"]}]
+	d := &decoder{r: reader{data: bad}}
+	it, _ := d.item(0, 0, "t")
+	if s, err := d.sequence(it, 0, "t"); err != nil || s.Commands[0].Raw == nil || s.Commands[0].CopyParams != nil {
+		t.Fatalf("malformed copy-params: %+v %v", s, err)
+	}
+}
