@@ -52,13 +52,7 @@ func (d *Device) Update(f Fetcher) *Record {
 	if d.staged < 0 {
 		return fail(&StepError{Procedure: "update", Command: "read envelope", Err: ErrInvalid, Reason: "no envelope is staged"})
 	}
-	st, err := d.readState()
-	if err != nil {
-		return fail(err)
-	}
-	d.st = st
-	d.syncLengths()
-	stBlk, err := d.RAM.alloc("boot state", StateStructSize, false)
+	st, stBlk, err := d.loadBootState()
 	if err != nil {
 		return fail(err)
 	}
@@ -222,13 +216,7 @@ func (d *Device) boot() *Record {
 	if d.off {
 		return done(ErrPowerCut)
 	}
-	st, err := d.readState()
-	if err != nil {
-		return done(err)
-	}
-	d.st = st
-	d.syncLengths()
-	stBlk, err := d.RAM.alloc("boot state", StateStructSize, false)
+	st, stBlk, err := d.loadBootState()
 	if err != nil {
 		return done(err)
 	}
@@ -418,4 +406,20 @@ func (d *Device) Verify() *Record {
 		}
 	}
 	return d.finishRecord(rec, base)
+}
+
+// loadBootState reads the boot state from flash into the RAM it is accounted in (the caller frees
+// the block) and brings the components' lengths up to date.
+func (d *Device) loadBootState() (*bootState, *Block, error) {
+	st, err := d.readState()
+	if err != nil {
+		return nil, nil, err
+	}
+	d.st = st
+	d.syncLengths()
+	blk, err := d.RAM.alloc("boot state", StateStructSize, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	return st, blk, nil
 }
