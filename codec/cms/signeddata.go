@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"math/big"
 	"sort"
 
 	"golang.org/x/crypto/cryptobyte"
@@ -173,13 +174,22 @@ func buildSigned(key crypto.Signer, eType asn1.ObjectIdentifier, eContent []byte
 		return nil, fmt.Errorf("cms: %w", err)
 	}
 	ski := opts.SubjectKeyID
-	if len(ski) == 0 && opts.Certificate != nil {
+	if opts.Certificate != nil {
+		// A verifier (OpenSSL included) finds the signer's certificate by the SignerInfo's sid,
+		// compared with the certificate's Subject Key Identifier extension: without that
+		// extension, or with a different sid, the package cannot be verified with it.
 		c, err := x509.ParseCertificate(opts.Certificate)
 		if err != nil {
 			return nil, fmt.Errorf("cms: certificate: %w", err)
 		}
 		if !publicEqual(c.PublicKey, pub) {
 			return nil, errors.New("cms: the certificate is not the signing key's (public keys differ)")
+		}
+		if len(c.SubjectKeyId) == 0 {
+			return nil, errors.New("cms: the certificate has no Subject Key Identifier extension, so a verifier cannot match it to the SignerInfo (RFC 4108 identifies the signer by subjectKeyIdentifier): use --make-cert, or a certificate with a Subject Key Identifier")
+		}
+		if len(ski) > 0 && !bytes.Equal(ski, c.SubjectKeyId) {
+			return nil, fmt.Errorf("cms: the subject key identifier %x differs from the certificate's Subject Key Identifier %x: leave it out, or use the certificate's", ski, c.SubjectKeyId)
 		}
 		ski = c.SubjectKeyId
 	}
@@ -585,7 +595,12 @@ func checkSignature(pub crypto.PublicKey, sigAlgDER, signedAttrsSet, sig []byte)
 }
 
 // Trust holds the keys a verifier accepts: public keys and/or certificates used as trust
-// anchors (the certificate's SubjectKeyIdentifier then matches the SignerInfo's sid).
+// anchors. A SignerInfo is checked only against the anchors its sid names (RFC 4108: a signer
+// that matches no trust anchor is noTrustAnchor, as OpenSSL's "signer certificate not found"):
+//   - subjectKeyIdentifier: a certificate's Subject Key Identifier extension (when it has none,
+//     SubjectKeyID of its public key); a bare public key's SubjectKeyID (RFC 5280 §4.2.1.2
+//     method 1, SHA-1 of the subjectPublicKey bits), the derivation Create uses.
+//   - issuerAndSerialNumber (load receipts only): a certificate's issuer and serial number.
 type Trust struct {
 	Keys  []crypto.PublicKey
 	Certs []*x509.Certificate
@@ -593,39 +608,72 @@ type Trust struct {
 
 type anchor struct {
 	pub  crypto.PublicKey
-	skis [][]byte
+	ski  []byte
+	cert *x509.Certificate // nil for a bare key
 }
 
 func (t Trust) anchors() []anchor {
 	var out []anchor
 	for _, c := range t.Certs {
-		a := anchor{pub: c.PublicKey}
-		if len(c.SubjectKeyId) > 0 {
-			a.skis = append(a.skis, c.SubjectKeyId)
-		}
-		if s, err := SubjectKeyID(c.PublicKey); err == nil {
-			a.skis = append(a.skis, s)
+		a := anchor{pub: c.PublicKey, ski: c.SubjectKeyId, cert: c}
+		if len(a.ski) == 0 {
+			a.ski, _ = SubjectKeyID(c.PublicKey)
 		}
 		out = append(out, a)
 	}
 	for _, k := range t.Keys {
-		a := anchor{pub: k}
-		if s, err := SubjectKeyID(k); err == nil {
-			a.skis = append(a.skis, s)
-		}
-		out = append(out, a)
+		s, _ := SubjectKeyID(k)
+		out = append(out, anchor{pub: k, ski: s})
 	}
 	return out
+}
+
+// matches reports whether the anchor is the one the SignerInfo's sid names.
+func (a anchor) matches(si *signerInfo) bool {
+	if len(si.SKI) > 0 {
+		return len(a.ski) > 0 && bytes.Equal(a.ski, si.SKI)
+	}
+	if si.IssuerSerial == nil || a.cert == nil {
+		return false
+	}
+	var ias struct {
+		Issuer asn1.RawValue
+		Serial *big.Int
+	}
+	if rest, err := asn1.Unmarshal(si.IssuerSerial, &ias); err != nil || len(rest) != 0 || ias.Serial == nil {
+		return false
+	}
+	return bytes.Equal(ias.Issuer.FullBytes, a.cert.RawIssuer) && ias.Serial.Cmp(a.cert.SerialNumber) == 0
 }
 
 // verifySignedData checks structure, digests and the signature of a decoded SignedData with
 // one signer. It returns the signer's public key.
 func verifySignedData(sd *signedData, d *decoder, trust Trust, wantType asn1.ObjectIdentifier) (crypto.PublicKey, error) {
-	if sd.Version != 3 && sd.Version != 1 {
-		return nil, fail(BadSignedData, "SignedData.version", -1, "version %d (3 expected)", sd.Version)
+	// RFC 5652 §5.1: version 3 because eContentType is not id-data (and, for packages, the
+	// SignerInfo is version 3).
+	if sd.Version != 3 {
+		return nil, fail(BadSignedData, "SignedData.version", -1, "version %d (3 expected: RFC 5652 §5.1, RFC 4108 §2)", sd.Version)
 	}
 	if len(sd.Signers) != 1 {
 		return nil, fail(BadSignedData, "SignedData.signerInfos", -1, "%d SignerInfos (exactly one expected)", len(sd.Signers))
+	}
+	if len(sd.DigestAlgs) != 1 {
+		return nil, fail(BadSignedData, "SignedData.digestAlgorithms", -1, "%d digest algorithms (exactly one expected, the SignerInfo's)", len(sd.DigestAlgs))
+	}
+	if !sd.DigestAlgs[0].OID.Equal(sd.Signers[0].DigestAlg.OID) {
+		return nil, fail(BadDigestAlgorithm, "SignedData.digestAlgorithms", -1, "%s, but the SignerInfo uses %s", OIDName(sd.DigestAlgs[0].OID), OIDName(sd.Signers[0].DigestAlg.OID))
+	}
+	{
+		si := &sd.Signers[0]
+		st := "SignedData.signerInfos[0].version"
+		switch {
+		case si.Version == 3 && len(si.SKI) > 0:
+		case si.Version == 1 && si.IssuerSerial != nil && !wantType.Equal(OIDFirmwarePackage):
+		case wantType.Equal(OIDFirmwarePackage):
+			return nil, fail(BadSignerInfo, st, si.Offset, "version %d: a firmware package's SignerInfo is version 3 with a subjectKeyIdentifier (RFC 4108 §2)", si.Version)
+		default:
+			return nil, fail(BadSignerInfo, st, si.Offset, "version %d does not fit its sid (RFC 5652 §5.3: v1 with issuerAndSerialNumber, v3 with subjectKeyIdentifier)", si.Version)
+		}
 	}
 	if !sd.EContentType.Equal(wantType) {
 		return nil, fail(BadEncapContent, "SignedData.encapContentInfo.eContentType", -1, "%s, want %s", OIDName(sd.EContentType), OIDName(wantType))
@@ -687,22 +735,14 @@ func verifySignedData(sd *signedData, d *decoder, trust Trust, wantType asn1.Obj
 	if len(anchors) == 0 {
 		return nil, fail(NoTrustAnchor, "trust", -1, "no trusted key given")
 	}
-	var matched []anchor
-	for _, a := range anchors {
-		for _, s := range a.skis {
-			if len(si.SKI) > 0 && bytes.Equal(s, si.SKI) {
-				matched = append(matched, a)
-				break
-			}
-		}
-	}
-	cands := matched
-	if len(cands) == 0 {
-		cands = anchors
-	}
 	var signer crypto.PublicKey
 	var lastErr error
-	for _, a := range cands {
+	matched := 0
+	for _, a := range anchors {
+		if !a.matches(si) {
+			continue
+		}
+		matched++
 		if err := checkSignature(a.pub, si.SigAlgDER, set, si.Signature); err == nil {
 			signer = a.pub
 			break
@@ -711,8 +751,11 @@ func verifySignedData(sd *signedData, d *decoder, trust Trust, wantType asn1.Obj
 		}
 	}
 	if signer == nil {
-		if len(matched) == 0 {
-			return nil, fail(NoTrustAnchor, step+".sid", si.Offset, "the signer (subjectKeyIdentifier %x) is none of the %d trusted keys", si.SKI, len(anchors))
+		if matched == 0 {
+			if len(si.SKI) > 0 {
+				return nil, fail(NoTrustAnchor, step+".sid", si.Offset, "the signer (subjectKeyIdentifier %x) is none of the %d trusted keys", si.SKI, len(anchors))
+			}
+			return nil, fail(NoTrustAnchor, step+".sid", si.Offset, "the signer (issuerAndSerialNumber) is none of the %d trusted certificates", len(anchors))
 		}
 		var e *Error
 		if errors.As(lastErr, &e) {

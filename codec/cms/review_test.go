@@ -1,0 +1,257 @@
+package cms
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
+	"math/big"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/cryptobyte"
+	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
+)
+
+// craft describes a SignedData built by hand, to make packages Create refuses to make.
+type craft struct {
+	sdVersion  int64
+	digestAlgs []asn1.ObjectIdentifier // SignedData.digestAlgorithms
+	siVersion  int64
+	sid        []byte // full sid element; nil: [0] SKI of the key
+	sigAlg     []byte // full AlgorithmIdentifier; nil: chosen by sigAlgFor
+	pssOpts    *rsa.PSSOptions
+	attrs      []rawAttr // extra signed attributes (values are full DER elements)
+	unsigned   []rawAttr
+	sortUnsign bool
+	cert       []byte
+}
+
+func defaultCraft() craft {
+	return craft{sdVersion: 3, digestAlgs: []asn1.ObjectIdentifier{OIDSHA256}, siVersion: 3}
+}
+
+func attrsSet(attrs []rawAttr, sorted bool) []byte {
+	var encs [][]byte
+	for _, a := range attrs {
+		var b cryptobyte.Builder
+		b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+			b.AddASN1ObjectIdentifier(a.OID)
+			b.AddASN1(cbasn1.SET, func(b *cryptobyte.Builder) {
+				for _, v := range a.Values {
+					b.AddBytes(v)
+				}
+			})
+		})
+		encs = append(encs, b.BytesOrPanic())
+	}
+	if sorted {
+		sortDER(encs)
+	}
+	var out []byte
+	for _, e := range encs {
+		out = append(out, e...)
+	}
+	return out
+}
+
+func sortDER(encs [][]byte) {
+	for i := range encs {
+		for j := i + 1; j < len(encs); j++ {
+			if string(encs[j]) < string(encs[i]) {
+				encs[i], encs[j] = encs[j], encs[i]
+			}
+		}
+	}
+}
+
+// build signs fw as a firmware package with the P-256 or RSA key per c.
+func (c craft) build(t *testing.T, key crypto.Signer, fw []byte, a Attributes) []byte {
+	t.Helper()
+	fa, err := encodeFirmwareAttrs(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	md := sha256.Sum256(fw)
+	ctVal, _ := asn1.Marshal(OIDFirmwarePackage)
+	mdVal, _ := asn1.Marshal(md[:])
+	all := []rawAttr{{OID: OIDAttrContentType, Values: [][]byte{ctVal}}, {OID: OIDAttrMessageDigest, Values: [][]byte{mdVal}}}
+	for _, x := range fa {
+		all = append(all, rawAttr{OID: x.oid, Values: [][]byte{x.value}})
+	}
+	all = append(all, c.attrs...)
+	content := attrsSet(all, true)
+	var sb cryptobyte.Builder
+	sb.AddASN1(cbasn1.SET, func(b *cryptobyte.Builder) { b.AddBytes(content) })
+	toSign := sb.BytesOrPanic()
+	h := sha256.Sum256(toSign)
+	var so crypto.SignerOpts = crypto.SHA256
+	if c.pssOpts != nil {
+		so = c.pssOpts
+	}
+	sig, err := key.Sign(rand.Reader, h[:], so)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sigAlg := c.sigAlg
+	if sigAlg == nil {
+		_, _, sigAlg, _ = sigAlgFor(key.Public(), false)
+	}
+	sid := c.sid
+	if sid == nil {
+		ski, _ := SubjectKeyID(key.Public())
+		var b cryptobyte.Builder
+		b.AddASN1(tagCtx0P, func(b *cryptobyte.Builder) { b.AddBytes(ski) })
+		sid = b.BytesOrPanic()
+	}
+	var b cryptobyte.Builder
+	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+		b.AddASN1ObjectIdentifier(OIDSignedData)
+		b.AddASN1(tagCtx0C, func(b *cryptobyte.Builder) {
+			b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+				b.AddASN1Int64(c.sdVersion)
+				b.AddASN1(cbasn1.SET, func(b *cryptobyte.Builder) {
+					for _, d := range c.digestAlgs {
+						b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) { b.AddASN1ObjectIdentifier(d) })
+					}
+				})
+				b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+					b.AddASN1ObjectIdentifier(OIDFirmwarePackage)
+					b.AddASN1(tagCtx0C, func(b *cryptobyte.Builder) { b.AddASN1OctetString(fw) })
+				})
+				if c.cert != nil {
+					b.AddASN1(tagCtx0C, func(b *cryptobyte.Builder) { b.AddBytes(c.cert) })
+				}
+				b.AddASN1(cbasn1.SET, func(b *cryptobyte.Builder) {
+					b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+						b.AddASN1Int64(c.siVersion)
+						b.AddBytes(sid)
+						b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) { b.AddASN1ObjectIdentifier(OIDSHA256) })
+						b.AddASN1(tagCtx0C, func(b *cryptobyte.Builder) { b.AddBytes(content) })
+						b.AddBytes(sigAlg)
+						b.AddASN1OctetString(sig)
+						if c.unsigned != nil {
+							b.AddASN1(tagCtx1C, func(b *cryptobyte.Builder) { b.AddBytes(attrsSet(c.unsigned, c.sortUnsign)) })
+						}
+					})
+				})
+			})
+		})
+	})
+	return b.BytesOrPanic()
+}
+
+func wantCode(t *testing.T, what string, err error, code ErrorCode) {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("%s: accepted, want %v", what, code)
+	}
+	if CodeOf(err) != code {
+		t.Fatalf("%s: %v, want %v: %v", what, CodeOf(err), code, err)
+	}
+}
+
+func p256(t *testing.T) *ecdsa.PrivateKey {
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+func skiElem(ski []byte) []byte {
+	var b cryptobyte.Builder
+	b.AddASN1(tagCtx0P, func(b *cryptobyte.Builder) { b.AddBytes(ski) })
+	return b.BytesOrPanic()
+}
+
+// Review item 1: only the anchor the sid names is tried.
+func TestVerifyOnlyMatchingAnchor(t *testing.T) {
+	key := p256(t)
+	fw := testFirmware(256)
+	trust := Trust{Keys: []crypto.PublicKey{key.Public()}}
+	good := defaultCraft().build(t, key, fw, fullAttrs())
+	if _, err := Verify(good, VerifyOptions{Trust: trust}); err != nil {
+		t.Fatalf("well-formed crafted package refused: %v", err)
+	}
+	c := defaultCraft()
+	c.sid = skiElem([]byte("made-up key identifier"))
+	_, err := Verify(c.build(t, key, fw, fullAttrs()), VerifyOptions{Trust: trust})
+	wantCode(t, "made-up SKI", err, NoTrustAnchor)
+
+	// issuer-and-serial sid naming the trusted certificate: still no, packages use SKI (v3).
+	certDER, _ := SelfSignedCertificate(key, "x", time.Hour)
+	cert, _ := x509.ParseCertificate(certDER)
+	ias, _ := asn1.Marshal(struct {
+		Issuer asn1.RawValue
+		Serial *big.Int
+	}{asn1.RawValue{FullBytes: cert.RawIssuer}, cert.SerialNumber})
+	c = defaultCraft()
+	c.sid, c.siVersion = ias, 1
+	_, err = Verify(c.build(t, key, fw, fullAttrs()), VerifyOptions{Trust: Trust{Certs: []*x509.Certificate{cert}}})
+	wantCode(t, "issuer-and-serial package", err, BadSignerInfo)
+	// An issuer-and-serial sid with version 3 is no better.
+	c.siVersion = 3
+	_, err = Verify(c.build(t, key, fw, fullAttrs()), VerifyOptions{Trust: trust})
+	wantCode(t, "issuer-and-serial v3 package", err, BadSignerInfo)
+}
+
+// Review item 2: a certificate given to Create must carry the SKI the SignerInfo uses.
+func TestCreateCertificateSKI(t *testing.T) {
+	key := p256(t)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(5), Subject: pkix.Name{CommonName: "no ski"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	// Go adds an SKI only to CA certificates: this one has none.
+	noSKI, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := x509.ParseCertificate(noSKI); len(c.SubjectKeyId) != 0 {
+		t.Fatal("test certificate has an SKI")
+	}
+	_, err = Create([]byte("fw"), fullAttrs(), key, SignOptions{Certificate: noSKI})
+	if err == nil || !strings.Contains(err.Error(), "--make-cert") {
+		t.Fatalf("certificate without SKI: %v", err)
+	}
+	withSKI, _ := SelfSignedCertificate(key, "ski", time.Hour)
+	_, err = Create([]byte("fw"), fullAttrs(), key, SignOptions{Certificate: withSKI, SubjectKeyID: []byte{1, 2, 3}})
+	if err == nil || !strings.Contains(err.Error(), "differs") {
+		t.Fatalf("SKI differing from the certificate's: %v", err)
+	}
+	if _, err := Create([]byte("fw"), fullAttrs(), key, SignOptions{Certificate: withSKI}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Review item 3: SignedData v3, exactly one digestAlgorithm equal to the SignerInfo's, SignerInfo v3.
+func TestVerifyVersionsAndDigestAlgorithms(t *testing.T) {
+	key := p256(t)
+	fw := testFirmware(128)
+	trust := Trust{Keys: []crypto.PublicKey{key.Public()}}
+	cases := []struct {
+		name string
+		mod  func(*craft)
+		code ErrorCode
+	}{
+		{"SignedData v1", func(c *craft) { c.sdVersion = 1 }, BadSignedData},
+		{"SignedData v4", func(c *craft) { c.sdVersion = 4 }, BadSignedData},
+		{"no digestAlgorithm", func(c *craft) { c.digestAlgs = nil }, BadSignedData},
+		{"two digestAlgorithms", func(c *craft) { c.digestAlgs = []asn1.ObjectIdentifier{OIDSHA256, OIDSHA512} }, BadSignedData},
+		{"other digestAlgorithm", func(c *craft) { c.digestAlgs = []asn1.ObjectIdentifier{OIDSHA512} }, BadDigestAlgorithm},
+		{"SignerInfo v1 with SKI", func(c *craft) { c.siVersion = 1 }, BadSignerInfo},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := defaultCraft()
+			tc.mod(&c)
+			_, err := Verify(c.build(t, key, fw, fullAttrs()), VerifyOptions{Trust: trust})
+			wantCode(t, tc.name, err, tc.code)
+		})
+	}
+}
