@@ -294,6 +294,10 @@ func packageFrom(sd *signedData) (*Package, error) {
 	step := "SignedData.signerInfos[0].signedAttrs."
 	haveID, haveTargets := false, false
 	for _, a := range si.Attrs {
+		if !knownAttr(a.OID) {
+			p.UnknownAttributes = append(p.UnknownAttributes, a.OID)
+			continue
+		}
 		if len(a.Values) != 1 {
 			return nil, fail(BadSignedAttrs, step+OIDName(a.OID), a.Offset, "%d values (exactly one expected)", len(a.Values))
 		}

@@ -10,7 +10,11 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
+	"encoding/pem"
 	"math/big"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -254,4 +258,147 @@ func TestVerifyVersionsAndDigestAlgorithms(t *testing.T) {
 			wantCode(t, tc.name, err, tc.code)
 		})
 	}
+}
+
+// Review item 4: RSASSA-PSS as OpenSSL writes it (salt length "max", SHA-256 with NULL
+// parameters) verifies; the parameters are decoded, not compared byte for byte.
+func TestVerifyOpenSSLRSAPSS(t *testing.T) {
+	requireOpenSSL(t)
+	dir := t.TempDir()
+	run := func(args ...string) {
+		t.Helper()
+		cmd := exec.Command("openssl", args...)
+		cmd.Dir = dir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("openssl %v: %v\n%s", args, err, out)
+		}
+	}
+	fw := testFirmware(300)
+	if err := os.WriteFile(filepath.Join(dir, "fw.bin"), fw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "k.pem", "-out", "c.pem", "-subj", "/CN=pss", "-days", "2", "-addext", "subjectKeyIdentifier=hash")
+	run("cms", "-sign", "-binary", "-nodetach", "-outform", "DER", "-in", "fw.bin", "-signer", "c.pem", "-inkey", "k.pem",
+		"-keyid", "-md", "sha256", "-nosmimecap", "-econtent_type", OIDFirmwarePackage.String(), "-keyopt", "rsa_padding_mode:pss", "-out", "p.der")
+	der, _ := os.ReadFile(filepath.Join(dir, "p.der"))
+	cp, _ := os.ReadFile(filepath.Join(dir, "c.pem"))
+	blk, _ := pem.Decode(cp)
+	cert, err := x509.ParseCertificate(blk.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sd, d, err := parseSignedData(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !sd.Signers[0].SigAlg.OID.Equal(OIDRSAPSS) {
+		t.Fatalf("OpenSSL did not sign with RSASSA-PSS: %v", sd.Signers[0].SigAlg.OID)
+	}
+	if salt, err := parsePSSParams(sd.Signers[0].SigAlg.Params); err != nil || salt == 32 {
+		t.Fatalf("OpenSSL PSS params: salt %d, %v (expected its own salt length, not ours)", salt, err)
+	}
+	if _, err := verifySignedData(sd, d, Trust{Certs: []*x509.Certificate{cert}}, OIDFirmwarePackage); err != nil {
+		t.Fatalf("OpenSSL RSASSA-PSS package refused: %v", err)
+	}
+	// The full Verify then refuses it only for lacking the RFC 4108 attributes.
+	_, err = Verify(der, VerifyOptions{Trust: Trust{Certs: []*x509.Certificate{cert}}})
+	wantCode(t, "OpenSSL package without firmware attributes", err, BadSignedAttrs)
+}
+
+func TestParsePSSParams(t *testing.T) {
+	hashAI := func(nullParams bool) func(b *cryptobyte.Builder) {
+		return func(b *cryptobyte.Builder) {
+			b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+				b.AddASN1ObjectIdentifier(OIDSHA256)
+				if nullParams {
+					b.AddASN1NULL()
+				}
+			})
+		}
+	}
+	build := func(hash, mgf bool, salt, trailer int64, hashOID asn1.ObjectIdentifier) []byte {
+		var b cryptobyte.Builder
+		b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+			if hash {
+				b.AddASN1(tagCtx0C, func(b *cryptobyte.Builder) {
+					b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) { b.AddASN1ObjectIdentifier(hashOID) })
+				})
+			}
+			if mgf {
+				b.AddASN1(tagCtx1C, func(b *cryptobyte.Builder) {
+					b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+						b.AddASN1ObjectIdentifier(OIDMGF1)
+						hashAI(true)(b)
+					})
+				})
+			}
+			if salt >= 0 {
+				b.AddASN1(tagCtx2C, func(b *cryptobyte.Builder) { b.AddASN1Int64(salt) })
+			}
+			if trailer >= 0 {
+				b.AddASN1(cbasn1.Tag(3).ContextSpecific().Constructed(), func(b *cryptobyte.Builder) { b.AddASN1Int64(trailer) })
+			}
+		})
+		return b.BytesOrPanic()
+	}
+	if s, err := parsePSSParams(pssParamsSHA256); err != nil || s != 32 {
+		t.Errorf("our own params: %d %v", s, err)
+	}
+	if s, err := parsePSSParams(build(true, true, -1, 1, OIDSHA256)); err != nil || s != 20 {
+		t.Errorf("default salt: %d %v", s, err)
+	}
+	for name, p := range map[string][]byte{
+		"hash absent (SHA-1)": build(false, true, 32, -1, OIDSHA256),
+		"MGF absent (SHA-1)":  build(true, false, 32, -1, OIDSHA256),
+		"SHA-512 hash":        build(true, true, 32, -1, OIDSHA512),
+		"trailer 2":           build(true, true, 32, 2, OIDSHA256),
+		"salt too large":      build(true, true, 5000, -1, OIDSHA256),
+		"trailing data":       append(build(true, true, 32, -1, OIDSHA256), 0),
+	} {
+		if _, err := parsePSSParams(p); err == nil {
+			t.Errorf("%s accepted", name)
+		}
+	}
+}
+
+// Review item 5: unknown signed attributes may carry several values; known ones exactly one.
+func TestUnknownAttributeValues(t *testing.T) {
+	key := p256(t)
+	fw := testFirmware(64)
+	trust := Trust{Keys: []crypto.PublicKey{key.Public()}}
+	v1, _ := asn1.Marshal(1)
+	v2, _ := asn1.Marshal(2)
+	c := defaultCraft()
+	c.attrs = []rawAttr{{OID: asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 99999, 7}, Values: [][]byte{v1, v2}}}
+	p, err := Verify(c.build(t, key, fw, fullAttrs()), VerifyOptions{Trust: trust})
+	if err != nil {
+		t.Fatalf("unknown attribute with two values refused: %v", err)
+	}
+	if len(p.UnknownAttributes) != 1 {
+		t.Errorf("unknown attributes %v", p.UnknownAttributes)
+	}
+	a := fullAttrs()
+	a.SigningTime = time.Time{}
+	t1, _ := asn1.Marshal(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	t2, _ := asn1.Marshal(time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC))
+	c.attrs = []rawAttr{{OID: OIDAttrSigningTime, Values: [][]byte{t1, t2}}}
+	_, err = Verify(c.build(t, key, fw, a), VerifyOptions{Trust: trust})
+	wantCode(t, "signing-time with two values", err, BadSignedAttrs)
+}
+
+// Review item 8 (part): ecdsa-with-SHA256 with NULL parameters, and unsupported key types.
+func TestSignatureAlgorithmStrictness(t *testing.T) {
+	key := p256(t)
+	var b cryptobyte.Builder
+	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+		b.AddASN1ObjectIdentifier(OIDECDSAWithSHA256)
+		b.AddASN1NULL()
+	})
+	c := defaultCraft()
+	c.sigAlg = b.BytesOrPanic()
+	_, err := Verify(c.build(t, key, testFirmware(64), fullAttrs()), VerifyOptions{Trust: Trust{Keys: []crypto.PublicKey{key.Public()}}})
+	wantCode(t, "ecdsa-with-SHA256 with NULL", err, BadSignatureAlgorithm)
+	_, _, alg, _ := sigAlgFor(key.Public(), false)
+	err = checkSignature(struct{}{}, alg, []byte{0x31, 0}, []byte{1})
+	wantCode(t, "unsupported key type", err, BadSignatureAlgorithm)
 }

@@ -559,6 +559,9 @@ func checkSignature(pub crypto.PublicKey, sigAlgDER, signedAttrsSet, sig []byte)
 		if !oid.Equal(OIDECDSAWithSHA256) {
 			return fail(BadSignatureAlgorithm, "signatureAlgorithm", -1, "%s with an ECDSA key (ecdsa-with-SHA256 expected)", OIDName(oid))
 		}
+		if !body.Empty() {
+			return fail(BadSignatureAlgorithm, "signatureAlgorithm", -1, "ecdsa-with-SHA256 with parameters (RFC 5758 §3.2: the parameters field must be absent)")
+		}
 		if !ecdsa.VerifyASN1(p, h256[:], sig) {
 			return fail(SignatureFailure, "signature", -1, "ECDSA signature does not verify")
 		}
@@ -572,10 +575,11 @@ func checkSignature(pub crypto.PublicKey, sigAlgDER, signedAttrsSet, sig []byte)
 				return fail(SignatureFailure, "signature", -1, "RSA PKCS#1 v1.5 signature does not verify")
 			}
 		case oid.Equal(OIDRSAPSS):
-			if !bytes.Equal(body, pssParamsSHA256) {
-				return fail(BadSignatureAlgorithm, "signatureAlgorithm", -1, "RSASSA-PSS parameters other than SHA-256/MGF1-SHA-256/salt 32")
+			salt, err := parsePSSParams(body)
+			if err != nil {
+				return fail(BadSignatureAlgorithm, "signatureAlgorithm", -1, "RSASSA-PSS parameters: %v (SHA-256 and MGF1 with SHA-256 are supported, RFC 4055 §3.1)", err)
 			}
-			if rsa.VerifyPSS(p, crypto.SHA256, h256[:], sig, &rsa.PSSOptions{SaltLength: 32}) != nil {
+			if rsa.VerifyPSS(p, crypto.SHA256, h256[:], sig, &rsa.PSSOptions{SaltLength: salt, Hash: crypto.SHA256}) != nil {
 				return fail(SignatureFailure, "signature", -1, "RSASSA-PSS signature does not verify")
 			}
 		default:
@@ -589,9 +593,69 @@ func checkSignature(pub crypto.PublicKey, sigAlgDER, signedAttrsSet, sig []byte)
 			return fail(SignatureFailure, "signature", -1, "Ed25519 signature does not verify")
 		}
 	default:
-		return fail(UnsupportedKeySize, "signer key", -1, "unsupported key type %T", pub)
+		return fail(BadSignatureAlgorithm, "signer key", -1, "unsupported key type %T (ECDSA, RSA or Ed25519)", pub)
 	}
 	return nil
+}
+
+// parsePSSParams decodes RSASSA-PSS-params (RFC 4055 §3.1) and returns the salt length. The
+// hash must be SHA-256 and the mask generation MGF1 with SHA-256 (their parameters NULL or
+// absent, RFC 4055 §2.1); saltLength defaults to 20 and trailerField must be 1 (its default).
+// The DER rule that defaults are omitted is not enforced: other encoders write them.
+func parsePSSParams(params cryptobyte.String) (int, error) {
+	var seq cryptobyte.String
+	if !params.ReadASN1(&seq, cbasn1.SEQUENCE) || !params.Empty() {
+		return 0, errors.New("not a SEQUENCE")
+	}
+	readHash := func(s *cryptobyte.String) (asn1.ObjectIdentifier, bool) {
+		var ai cryptobyte.String
+		var o asn1.ObjectIdentifier
+		if !s.ReadASN1(&ai, cbasn1.SEQUENCE) || !ai.ReadASN1ObjectIdentifier(&o) {
+			return nil, false
+		}
+		if ai.PeekASN1Tag(cbasn1.NULL) {
+			var n cryptobyte.String
+			ai.ReadASN1(&n, cbasn1.NULL)
+			if len(n) != 0 {
+				return nil, false
+			}
+		}
+		return o, ai.Empty()
+	}
+	var hashEl, mgfEl, saltEl, trailerEl cryptobyte.String
+	var hasHash, hasMGF, hasSalt, hasTrailer bool
+	if !seq.ReadOptionalASN1(&hashEl, &hasHash, tagCtx0C) || !seq.ReadOptionalASN1(&mgfEl, &hasMGF, tagCtx1C) ||
+		!seq.ReadOptionalASN1(&saltEl, &hasSalt, tagCtx2C) || !seq.ReadOptionalASN1(&trailerEl, &hasTrailer, cbasn1.Tag(3).ContextSpecific().Constructed()) || !seq.Empty() {
+		return 0, errors.New("malformed SEQUENCE { [0] hashAlgorithm, [1] maskGenAlgorithm, [2] saltLength, [3] trailerField }")
+	}
+	if !hasHash {
+		return 0, errors.New("hashAlgorithm absent (its default is SHA-1)")
+	}
+	if o, ok := readHash(&hashEl); !ok || !hashEl.Empty() || !o.Equal(OIDSHA256) {
+		return 0, errors.New("hashAlgorithm is not SHA-256")
+	}
+	if !hasMGF {
+		return 0, errors.New("maskGenAlgorithm absent (its default is MGF1 with SHA-1)")
+	}
+	var mgf cryptobyte.String
+	var mgfOID asn1.ObjectIdentifier
+	if !mgfEl.ReadASN1(&mgf, cbasn1.SEQUENCE) || !mgfEl.Empty() || !mgf.ReadASN1ObjectIdentifier(&mgfOID) || !mgfOID.Equal(OIDMGF1) {
+		return 0, errors.New("maskGenAlgorithm is not MGF1")
+	}
+	if o, ok := readHash(&mgf); !ok || !mgf.Empty() || !o.Equal(OIDSHA256) {
+		return 0, errors.New("MGF1 hash is not SHA-256")
+	}
+	salt := int64(20)
+	if hasSalt && (!saltEl.ReadASN1Integer(&salt) || !saltEl.Empty() || salt < 0 || salt > 1024) {
+		return 0, errors.New("saltLength is not an INTEGER 0..1024")
+	}
+	if hasTrailer {
+		var tf int64
+		if !trailerEl.ReadASN1Integer(&tf) || !trailerEl.Empty() || tf != 1 {
+			return 0, errors.New("trailerField is not 1")
+		}
+	}
+	return int(salt), nil
 }
 
 // Trust holds the keys a verifier accepts: public keys and/or certificates used as trust
@@ -703,7 +767,7 @@ func verifySignedData(sd *signedData, d *decoder, trust Trust, wantType asn1.Obj
 			return nil, fail(BadSignedAttrs, step+".signedAttrs", a.Offset, "%s appears twice", OIDName(a.OID))
 		}
 		seen[a.OID.String()] = true
-		if len(a.Values) != 1 {
+		if len(a.Values) != 1 && knownAttr(a.OID) {
 			return nil, fail(BadSignedAttrs, step+".signedAttrs."+OIDName(a.OID), a.Offset, "%d values (exactly one expected)", len(a.Values))
 		}
 		switch {
@@ -778,4 +842,19 @@ func verifySignedData(sd *signedData, d *decoder, trust Trust, wantType asn1.Obj
 		return nil, fail(SignatureFailure, step+".signedAttrs.message-digest", md.Offset, "the firmware does not match the signed message digest (the content was changed after signing)")
 	}
 	return signer, nil
+}
+
+// knownAttr reports whether the attribute is one this package interprets: those take exactly
+// one value. RFC 4108 §2 asks to ignore unrecognized attributes, which may have several values
+// (and, being unrecognized, need no other check).
+func knownAttr(oid asn1.ObjectIdentifier) bool {
+	for _, k := range []asn1.ObjectIdentifier{OIDAttrContentType, OIDAttrMessageDigest, OIDAttrSigningTime,
+		OIDAttrContentHints, OIDAttrSigningCertificate, OIDAttrFirmwarePackageID, OIDAttrTargetHardwareIDs,
+		OIDAttrDecryptKeyID, OIDAttrImplCryptoAlgs, OIDAttrWrappedFirmwareKey, OIDAttrCommunityIDs,
+		OIDAttrFwPkgMessageDigest, OIDAttrFirmwarePackageInfo, OIDAttrImplCompressAlgs} {
+		if oid.Equal(k) {
+			return true
+		}
+	}
+	return false
 }
