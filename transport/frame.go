@@ -137,8 +137,9 @@ func (d *Deframer) Feed(line []byte) ([]byte, error) {
 	if n > 0 && line[n-1] != '\n' {
 		n++ // count the newline the caller stripped, so limits match the wire
 	}
-	line = bytes.TrimSuffix(line, []byte{'\n'})
-	line = bytes.TrimSuffix(line, []byte{'\r'})
+	// Old MCUboot serial recovery ends its replies with "\n\r", so the '\r' lands at the start of
+	// the next line: strip carriage returns and blanks at both ends, as nmxact does.
+	line = bytes.Trim(line, " \t\r\n")
 	if len(line) < 2 {
 		return nil, nil
 	}

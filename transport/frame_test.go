@@ -293,3 +293,26 @@ func TestEveryCodeHasWords(t *testing.T) {
 		t.Error("unknown image code")
 	}
 }
+
+// Old MCUboot serial recovery ends every reply frame with "\n\r": the '\r' then starts the next
+// line. Two such replies back to back must both decode.
+func TestFrameReaderMCUbootLineEnd(t *testing.T) {
+	p1 := []byte{3, 0, 0, 5, 0, 1, 0, 1, 0xa1, 0x63, 'o', 'f', 'f', 0x00}
+	p2 := append([]byte{3, 0, 0, 5, 0, 1, 1, 1, 0xa1, 0x63, 'o', 'f', 'f', 0x19, 0x01, 0x00}, bytes.Repeat([]byte{0x11}, 150)...)
+	p2[3] = byte(len(p2) - HeaderSize)
+	var stream bytes.Buffer
+	for _, p := range [][]byte{p1, p2} {
+		w, _ := EncodeFrames(p, 127)
+		stream.Write(bytes.ReplaceAll(w, []byte("\n"), []byte("\n\r")))
+	}
+	fr := NewFrameReader(&stream)
+	for i, want := range [][]byte{p1, p2} {
+		got, err := fr.ReadPacket()
+		if err != nil {
+			t.Fatalf("reply %d: %v", i, err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("reply %d differs", i)
+		}
+	}
+}
