@@ -52,9 +52,11 @@ type ImageStateRequest struct {
 	Confirm bool   `cbor:"confirm"`
 }
 
-// UploadRequest is image group command 1. Len and SHA go only with Off 0.
+// UploadRequest is image group command 1. Len and SHA go only with Off 0. Image is always sent,
+// also for image 0, as newtmgr does: MCUboot's serial recovery decoder wants at least three
+// members and answers a bare {off,data} continuation chunk with rc 3.
 type UploadRequest struct {
-	Image   uint    `cbor:"image,omitempty"`
+	Image   uint    `cbor:"image"`
 	Len     *uint64 `cbor:"len,omitempty"`
 	Off     uint64  `cbor:"off"`
 	SHA     []byte  `cbor:"sha,omitempty"`

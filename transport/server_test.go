@@ -333,6 +333,14 @@ func TestUploadFillsBuffers(t *testing.T) {
 				p, _ := ParsePacket(pkt)
 				if p.Group == GroupImage && p.ID == CmdImageUpload {
 					sizes = append(sizes, len(pkt))
+					// MCUboot's decoder wants >= 3 members; newtmgr always sends "image".
+					var m map[string]any
+					if err := unmarshalCBOR(p.Body, &m); err != nil {
+						t.Fatal(err)
+					}
+					if _, ok := m["image"]; !ok || len(m) < 3 {
+						t.Fatalf("upload request %d has members %v: want image, off, data at least", len(sizes), keys(m))
+					}
 				}
 			}
 			for i, n := range sizes[:len(sizes)-1] {
@@ -456,4 +464,12 @@ func TestUploadCeiling(t *testing.T) {
 			t.Errorf("ceiling at %d: %.0f B/s", c.buf, got)
 		}
 	}
+}
+
+func keys(m map[string]any) []string {
+	var k []string
+	for x := range m {
+		k = append(k, x)
+	}
+	return k
 }
