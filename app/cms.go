@@ -173,18 +173,50 @@ func TrustFromStore(dir string) ([]crypto.PublicKey, error) {
 type CMSVerifyRequest struct {
 	Trust        cms.Trust
 	HardwareType string // dotted OID, optional
-	StaleVersion *int64 // optional
+	// HardwareSerial is the device's serial number, matched against community-identifiers'
+	// hardware module lists (optional).
+	HardwareSerial []byte
+	// StaleVersion is the newest version the device refuses for the package identifier
+	// StaleFor (dotted OID). Stale versions are per package identifier (RFC 4108 §2.2.3): with
+	// StaleFor empty it applies to the identifier of the package being checked.
+	StaleVersion *int64
+	StaleFor     string
+	// Communities are the device's community OIDs (dotted); a package restricted to
+	// communities is refused by a device in none of them.
+	Communities []string
 }
 
 // VerifyCMS checks a package; a failure is a *cms.Error whose Code is the RFC 4108 error code.
 func VerifyCMS(ctx context.Context, pkg []byte, req CMSVerifyRequest) (*cms.Package, error) {
-	opts := cms.VerifyOptions{Trust: req.Trust, StaleVersion: req.StaleVersion}
+	opts := cms.VerifyOptions{Trust: req.Trust, HardwareSerial: req.HardwareSerial}
 	if req.HardwareType != "" {
 		o, err := cms.ParseOID(req.HardwareType)
 		if err != nil {
 			return nil, fmt.Errorf("--target: %w", err)
 		}
 		opts.HardwareType = o
+	}
+	for _, c := range req.Communities {
+		o, err := cms.ParseOID(c)
+		if err != nil {
+			return nil, fmt.Errorf("--community: %w", err)
+		}
+		opts.Communities = append(opts.Communities, o)
+	}
+	if req.StaleVersion != nil {
+		var id asn1.ObjectIdentifier
+		if req.StaleFor != "" {
+			o, err := cms.ParseOID(req.StaleFor)
+			if err != nil {
+				return nil, fmt.Errorf("--stale-id: %w", err)
+			}
+			id = o
+		} else if p, _ := cms.Parse(pkg); p != nil {
+			id = p.ID.OID // nil for a legacy name: numeric stale versions do not apply to it
+		}
+		if id != nil {
+			opts.Stale = []cms.StaleEntry{{ID: id, Version: *req.StaleVersion}}
+		}
 	}
 	return cms.Verify(pkg, opts)
 }

@@ -202,10 +202,15 @@ func (d *Device) LoadCMS(id CMSIdentity) *CMSResult {
 			trust.Keys = append(trust.Keys, ed25519.PublicKey(a.key))
 		}
 	}
-	opts := cms.VerifyOptions{Trust: trust, HardwareType: id.HWType}
+	opts := cms.VerifyOptions{Trust: trust, HardwareType: id.HWType, HardwareSerial: id.HWSerial}
 	if st.hasStale {
-		v := int64(min(st.stale, 1<<62))
-		opts.StaleVersion = &v
+		// Stale versions are per package identifier (RFC 4108 §2.2.3), but the boot state keeps
+		// one stale number without its fwPkgID (state.go): it is applied to the package being
+		// loaded, which is right for this single-image device as long as it runs one package
+		// identifier.
+		if cp, _ := cms.Parse(pkg); cp != nil && cp.ID.OID != nil {
+			opts.Stale = []cms.StaleEntry{{ID: cp.ID.OID, Version: int64(min(st.stale, 1<<62))}}
+		}
 	}
 	d.clock += P256VerifyTime
 	d.chargeHash(fwLen)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strconv"
@@ -107,6 +108,10 @@ func cmsVerify(env *cmdEnv, args []string) error {
 	fs.Var(&trust, "trust", "trusted certificate or public key (repeatable)")
 	target := fs.String("target", "", "this device's hardware type OID: it must be a target")
 	staleVer := fs.String("stale-version", "", "newest version this device refuses (stalePackage at or below it)")
+	staleID := fs.String("stale-id", "", "package identifier OID --stale-version is for (default: the package's own)")
+	serial := fs.String("serial", "", "this device's serial number in hex (matched against community hardware module lists)")
+	var communities multiFlag
+	fs.Var(&communities, "community", "a community OID this device belongs to (repeatable)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -117,7 +122,14 @@ func cmsVerify(env *cmdEnv, args []string) error {
 	if len(trust) == 0 {
 		return usageErr("give --trust CERT_OR_PUB", "no trusted key")
 	}
-	req := app.CMSVerifyRequest{HardwareType: *target}
+	req := app.CMSVerifyRequest{HardwareType: *target, StaleFor: *staleID, Communities: communities}
+	if *serial != "" {
+		b, err := hex.DecodeString(*serial)
+		if err != nil {
+			return usageErr("", "--serial %q is not hex", *serial)
+		}
+		req.HardwareSerial = b
+	}
 	if *staleVer != "" {
 		v, err := strconv.ParseInt(*staleVer, 10, 64)
 		if err != nil || v < 0 {

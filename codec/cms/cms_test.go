@@ -126,13 +126,13 @@ func TestCreateVerifyOpenSSL(t *testing.T) {
 					t.Fatalf("openssl returned %d bytes, want the %d firmware bytes", len(got), len(fw))
 				}
 				c, _ := x509.ParseCertificate(cert)
-				p, err := Verify(pkg, VerifyOptions{Trust: Trust{Certs: []*x509.Certificate{c}}, HardwareType: testHW2})
+				p, err := Verify(pkg, VerifyOptions{Trust: Trust{Certs: []*x509.Certificate{c}}, HardwareType: testHW2, Communities: []asn1.ObjectIdentifier{testComm}})
 				if err != nil {
 					t.Fatal(err)
 				}
 				checkFullAttrs(t, p)
 				// Trust by bare public key works too.
-				if _, err := Verify(pkg, VerifyOptions{Trust: Trust{Keys: []crypto.PublicKey{key.Public()}}}); err != nil {
+				if _, err := Verify(pkg, VerifyOptions{Trust: Trust{Keys: []crypto.PublicKey{key.Public()}}, Communities: []asn1.ObjectIdentifier{testComm}}); err != nil {
 					t.Fatal(err)
 				}
 			})
@@ -213,6 +213,7 @@ func TestVerifyFailures(t *testing.T) {
 	stale := int64(7)
 	notStale := int64(6)
 	otherKey := Trust{Keys: []crypto.PublicKey{keys["P-384"].Public()}}
+	inComm := []asn1.ObjectIdentifier{testComm}
 	// A package whose content-type attribute differs from its eContentType, signed properly.
 	ctAttrs, _ := encodeFirmwareAttrs(fullAttrs())
 	mismatch := mustSigned(t, key, OIDFirmwarePackage, fw, ctAttrs, OIDFirmwareLoadRcpt)
@@ -224,8 +225,8 @@ func TestVerifyFailures(t *testing.T) {
 		code ErrorCode
 	}{
 		{"tampered firmware", tampered, VerifyOptions{Trust: trust}, SignatureFailure},
-		{"wrong hardware", pkg, VerifyOptions{Trust: trust, HardwareType: testOther}, WrongHardware},
-		{"stale", pkg, VerifyOptions{Trust: trust, StaleVersion: &stale}, StalePackage},
+		{"wrong hardware", pkg, VerifyOptions{Trust: trust, HardwareType: testOther, Communities: inComm}, WrongHardware},
+		{"stale", pkg, VerifyOptions{Trust: trust, Communities: inComm, Stale: []StaleEntry{{testFwID, stale}}}, StalePackage},
 		{"untrusted signer", pkg, VerifyOptions{Trust: otherKey}, NoTrustAnchor},
 		{"no trust", pkg, VerifyOptions{}, NoTrustAnchor},
 		{"not in community", pkg, VerifyOptions{Trust: trust, Communities: []asn1.ObjectIdentifier{testOther}}, NotInCommunity},
@@ -249,7 +250,7 @@ func TestVerifyFailures(t *testing.T) {
 		})
 	}
 	// Not stale: the device refuses 6 and older, this is 7.
-	if _, err := Verify(pkg, VerifyOptions{Trust: trust, StaleVersion: &notStale, HardwareType: testHW}); err != nil {
+	if _, err := Verify(pkg, VerifyOptions{Trust: trust, Stale: []StaleEntry{{testFwID, notStale}}, HardwareType: testHW, HardwareSerial: []byte{1, 2}}); err != nil {
 		t.Fatal(err)
 	}
 	// Flip one signature byte: signatureFailure.

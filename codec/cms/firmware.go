@@ -1,6 +1,7 @@
 package cms
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/x509"
 	"encoding/asn1"
@@ -537,12 +538,64 @@ type VerifyOptions struct {
 	Trust Trust
 	// HardwareType, when set, must be among target-hardware-module-identifiers (wrongHardware).
 	HardwareType asn1.ObjectIdentifier
-	// StaleVersion, when set, is the newest version this device refuses (from an earlier
-	// package's stale field): a package at this version or older is a stalePackage.
-	StaleVersion *int64
-	// Communities, when set, are the device's communities: a package that lists
-	// community-identifiers must name one of them (notInCommunity).
+	// HardwareSerial is the device's hwSerialNum: with HardwareType it is matched against the
+	// hwModuleList entries of community-identifiers (all, a single serial, or a block).
+	HardwareSerial []byte
+	// Stale lists, per package identifier, the newest version this device refuses (from an
+	// earlier package's stale field, RFC 4108 §2.2.3): a package whose fwPkgID is listed, at
+	// that version or older, is a stalePackage. Other package identifiers are not affected.
+	Stale []StaleEntry
+	// Communities are the device's communities. A package that lists community-identifiers is
+	// accepted only when one of them is the device's community or a hwModuleList entry naming
+	// this device (HardwareType and HardwareSerial); a device in no community refuses it
+	// (notInCommunity).
 	Communities []asn1.ObjectIdentifier
+}
+
+// StaleEntry is a device's stale version for one package identifier.
+type StaleEntry struct {
+	ID      asn1.ObjectIdentifier // fwPkgID
+	Version int64                 // this version and older are refused
+}
+
+// serialMatches applies a HardwareSerialEntry to a device serial number. Blocks compare the
+// serial numbers as unsigned big-endian numbers of the same length (RFC 4108 §2.2.5 leaves
+// the ordering to the hardware type; equal-length octet strings is the common case).
+func serialMatches(e SerialEntry, serial []byte) bool {
+	switch {
+	case e.All:
+		return true
+	case e.Single != nil:
+		return bytes.Equal(e.Single, serial)
+	default:
+		if len(e.Low) != len(serial) || len(e.High) != len(serial) {
+			return false
+		}
+		return bytes.Compare(e.Low, serial) <= 0 && bytes.Compare(serial, e.High) <= 0
+	}
+}
+
+// inCommunity reports whether the device belongs to one of the package's communities.
+func inCommunity(p *Package, opts VerifyOptions) bool {
+	for _, c := range p.Communities {
+		if c.OID != nil {
+			for _, mine := range opts.Communities {
+				if c.OID.Equal(mine) {
+					return true
+				}
+			}
+			continue
+		}
+		if opts.HardwareType == nil || !c.HWType.Equal(opts.HardwareType) || opts.HardwareSerial == nil {
+			continue
+		}
+		for _, e := range c.Serials {
+			if serialMatches(e, opts.HardwareSerial) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // Verify checks a firmware package: structure (DER, SignedData v3, one SignerInfo, required
@@ -584,21 +637,17 @@ func Verify(der []byte, opts VerifyOptions) (*Package, error) {
 			return p, fail(WrongHardware, "signedAttrs.target-hardware-module-identifiers", -1, "hardware %s is not among the targets %v", opts.HardwareType, p.Targets)
 		}
 	}
-	if opts.StaleVersion != nil && p.ID.OID != nil && p.ID.Version <= *opts.StaleVersion {
-		return p, fail(StalePackage, "signedAttrs.firmware-package-identifier", -1, "version %d is stale: this device refuses version %d and older", p.ID.Version, *opts.StaleVersion)
+	for _, st := range opts.Stale {
+		if p.ID.OID != nil && p.ID.OID.Equal(st.ID) && p.ID.Version <= st.Version {
+			return p, fail(StalePackage, "signedAttrs.firmware-package-identifier", -1, "version %d is stale: this device refuses version %d and older of %s", p.ID.Version, st.Version, st.ID)
+		}
 	}
-	if len(p.Communities) > 0 && len(opts.Communities) > 0 {
-		ok := false
-		for _, c := range p.Communities {
-			for _, mine := range opts.Communities {
-				if c.OID != nil && c.OID.Equal(mine) {
-					ok = true
-				}
-			}
+	if len(p.Communities) > 0 && !inCommunity(p, opts) {
+		me := "the device is in no community and gave no hardware type and serial number"
+		if len(opts.Communities) > 0 || opts.HardwareType != nil {
+			me = fmt.Sprintf("the device (communities %v, hardware %v serial %x) is in none of them", opts.Communities, opts.HardwareType, opts.HardwareSerial)
 		}
-		if !ok {
-			return p, fail(NotInCommunity, "signedAttrs.community-identifiers", -1, "the device is in none of the package's communities")
-		}
+		return p, fail(NotInCommunity, "signedAttrs.community-identifiers", -1, "the package is restricted to %d communities; %s", len(p.Communities), me)
 	}
 	return p, nil
 }

@@ -181,12 +181,12 @@ func TestVerifyOnlyMatchingAnchor(t *testing.T) {
 	fw := testFirmware(256)
 	trust := Trust{Keys: []crypto.PublicKey{key.Public()}}
 	good := defaultCraft().build(t, key, fw, fullAttrs())
-	if _, err := Verify(good, VerifyOptions{Trust: trust}); err != nil {
+	if _, err := Verify(good, VerifyOptions{Trust: trust, Communities: []asn1.ObjectIdentifier{testComm}}); err != nil {
 		t.Fatalf("well-formed crafted package refused: %v", err)
 	}
 	c := defaultCraft()
 	c.sid = skiElem([]byte("made-up key identifier"))
-	_, err := Verify(c.build(t, key, fw, fullAttrs()), VerifyOptions{Trust: trust})
+	_, err := Verify(c.build(t, key, fw, fullAttrs()), VerifyOptions{Trust: trust, Communities: []asn1.ObjectIdentifier{testComm}})
 	wantCode(t, "made-up SKI", err, NoTrustAnchor)
 
 	// issuer-and-serial sid naming the trusted certificate: still no, packages use SKI (v3).
@@ -202,7 +202,7 @@ func TestVerifyOnlyMatchingAnchor(t *testing.T) {
 	wantCode(t, "issuer-and-serial package", err, BadSignerInfo)
 	// An issuer-and-serial sid with version 3 is no better.
 	c.siVersion = 3
-	_, err = Verify(c.build(t, key, fw, fullAttrs()), VerifyOptions{Trust: trust})
+	_, err = Verify(c.build(t, key, fw, fullAttrs()), VerifyOptions{Trust: trust, Communities: []asn1.ObjectIdentifier{testComm}})
 	wantCode(t, "issuer-and-serial v3 package", err, BadSignerInfo)
 }
 
@@ -254,7 +254,7 @@ func TestVerifyVersionsAndDigestAlgorithms(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			c := defaultCraft()
 			tc.mod(&c)
-			_, err := Verify(c.build(t, key, fw, fullAttrs()), VerifyOptions{Trust: trust})
+			_, err := Verify(c.build(t, key, fw, fullAttrs()), VerifyOptions{Trust: trust, Communities: []asn1.ObjectIdentifier{testComm}})
 			wantCode(t, tc.name, err, tc.code)
 		})
 	}
@@ -370,7 +370,7 @@ func TestUnknownAttributeValues(t *testing.T) {
 	v2, _ := asn1.Marshal(2)
 	c := defaultCraft()
 	c.attrs = []rawAttr{{OID: asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 99999, 7}, Values: [][]byte{v1, v2}}}
-	p, err := Verify(c.build(t, key, fw, fullAttrs()), VerifyOptions{Trust: trust})
+	p, err := Verify(c.build(t, key, fw, fullAttrs()), VerifyOptions{Trust: trust, Communities: []asn1.ObjectIdentifier{testComm}})
 	if err != nil {
 		t.Fatalf("unknown attribute with two values refused: %v", err)
 	}
@@ -382,7 +382,7 @@ func TestUnknownAttributeValues(t *testing.T) {
 	t1, _ := asn1.Marshal(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	t2, _ := asn1.Marshal(time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC))
 	c.attrs = []rawAttr{{OID: OIDAttrSigningTime, Values: [][]byte{t1, t2}}}
-	_, err = Verify(c.build(t, key, fw, a), VerifyOptions{Trust: trust})
+	_, err = Verify(c.build(t, key, fw, a), VerifyOptions{Trust: trust, Communities: []asn1.ObjectIdentifier{testComm}})
 	wantCode(t, "signing-time with two values", err, BadSignedAttrs)
 }
 
@@ -401,4 +401,58 @@ func TestSignatureAlgorithmStrictness(t *testing.T) {
 	_, _, alg, _ := sigAlgFor(key.Public(), false)
 	err = checkSignature(struct{}{}, alg, []byte{0x31, 0}, []byte{1})
 	wantCode(t, "unsupported key type", err, BadSignatureAlgorithm)
+}
+
+// Review item 6: stale versions per package identifier; communities refuse devices in none;
+// hardware module lists match the device's type and serial number.
+func TestDeviceChecksPerIdentifier(t *testing.T) {
+	key := p256(t)
+	trust := Trust{Keys: []crypto.PublicKey{key.Public()}}
+	a := fullAttrs() // testFwID version 7; communities testComm and testHW {all, 0102, 0001..0009}
+	pkg, err := Create([]byte("fw"), a, key, SignOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := []asn1.ObjectIdentifier{testComm}
+	// A stale version of another package identifier does not apply.
+	if _, err := Verify(pkg, VerifyOptions{Trust: trust, Communities: in, Stale: []StaleEntry{{testDepOID, 100}}}); err != nil {
+		t.Fatalf("stale version of another identifier applied: %v", err)
+	}
+	_, err = Verify(pkg, VerifyOptions{Trust: trust, Communities: in, Stale: []StaleEntry{{testDepOID, 100}, {testFwID, 7}}})
+	wantCode(t, "own identifier stale", err, StalePackage)
+	// Restricted package, device in no community.
+	_, err = Verify(pkg, VerifyOptions{Trust: trust})
+	wantCode(t, "no community", err, NotInCommunity)
+
+	hwOnly := fullAttrs()
+	hwOnly.Communities = []Community{{HWType: testHW, Serials: []SerialEntry{{Single: []byte{1, 2}}, {Low: []byte{0, 1}, High: []byte{0, 9}}}}}
+	pkg2, err := Create([]byte("fw"), hwOnly, key, SignOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		hw     asn1.ObjectIdentifier
+		serial []byte
+		ok     bool
+	}{
+		{testHW, []byte{1, 2}, true},
+		{testHW, []byte{0, 5}, true},
+		{testHW, []byte{0, 9}, true},
+		{testHW, []byte{0, 10}, false},
+		{testHW, []byte{5}, false},
+		{testHW, nil, false},
+		{testHW2, []byte{1, 2}, false},
+	} {
+		_, err := Verify(pkg2, VerifyOptions{Trust: trust, HardwareType: c.hw, HardwareSerial: c.serial})
+		if c.ok && err != nil {
+			t.Errorf("%v %x refused: %v", c.hw, c.serial, err)
+		}
+		if !c.ok {
+			if c.hw.Equal(testHW2) {
+				wantCode(t, "other hardware", err, NotInCommunity)
+			} else {
+				wantCode(t, "serial outside the list", err, NotInCommunity)
+			}
+		}
+	}
 }
