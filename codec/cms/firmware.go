@@ -163,16 +163,9 @@ func encodeFirmwareAttrs(a Attributes) ([]attribute, error) {
 	out = append(out, attribute{OIDAttrFirmwarePackageID, v})
 	out = append(out, attribute{OIDAttrTargetHardwareIDs, oidSeq(a.Targets)})
 	if !a.SigningTime.IsZero() {
-		var tb cryptobyte.Builder
-		t := a.SigningTime.UTC().Truncate(time.Second)
-		if t.Year() >= 1950 && t.Year() < 2050 { // RFC 5652 §11.3
-			tb.AddASN1UTCTime(t)
-		} else {
-			tb.AddASN1GeneralizedTime(t)
-		}
-		tv, err := tb.Bytes()
+		tv, err := signingTimeValue(a.SigningTime)
 		if err != nil {
-			return nil, fmt.Errorf("cms: signing-time: %w", err)
+			return nil, err
 		}
 		out = append(out, attribute{OIDAttrSigningTime, tv})
 	}
@@ -350,18 +343,9 @@ func packageFrom(sd *signedData) (*Package, error) {
 			}
 			p.Targets, haveTargets = oids, true
 		case a.OID.Equal(OIDAttrSigningTime):
-			var t time.Time
-			switch {
-			case v.PeekASN1Tag(cbasn1.UTCTime):
-				if !v.ReadASN1UTCTime(&t) {
-					return nil, bad("malformed UTCTime")
-				}
-			case v.PeekASN1Tag(cbasn1.GeneralizedTime):
-				if !v.ReadASN1GeneralizedTime(&t) {
-					return nil, bad("malformed GeneralizedTime")
-				}
-			default:
-				return nil, bad("neither UTCTime nor GeneralizedTime")
+			t, err := readSigningTime(&v)
+			if err != nil {
+				return nil, bad(err.Error())
 			}
 			p.SigningTime = t
 		case a.OID.Equal(OIDAttrContentHints):
@@ -650,4 +634,42 @@ func Verify(der []byte, opts VerifyOptions) (*Package, error) {
 		return p, fail(NotInCommunity, "signedAttrs.community-identifiers", -1, "the package is restricted to %d communities; %s", len(p.Communities), me)
 	}
 	return p, nil
+}
+
+// signingTimeValue encodes a signing-time value: UTCTime for 1950..2049, GeneralizedTime
+// otherwise (RFC 5652 §11.3).
+func signingTimeValue(t time.Time) ([]byte, error) {
+	var tb cryptobyte.Builder
+	t = t.UTC().Truncate(time.Second)
+	if t.Year() >= 1950 && t.Year() < 2050 {
+		tb.AddASN1UTCTime(t)
+	} else {
+		tb.AddASN1GeneralizedTime(t)
+	}
+	v, err := tb.Bytes()
+	if err != nil {
+		return nil, fmt.Errorf("cms: signing-time %s: %w", t.Format(time.RFC3339), err)
+	}
+	return v, nil
+}
+
+// readSigningTime decodes a signing-time value, UTCTime or GeneralizedTime (RFC 5652 §11.3).
+func readSigningTime(v *cryptobyte.String) (time.Time, error) {
+	var t time.Time
+	switch {
+	case v.PeekASN1Tag(cbasn1.UTCTime):
+		if !v.ReadASN1UTCTime(&t) {
+			return t, errors.New("malformed UTCTime")
+		}
+	case v.PeekASN1Tag(cbasn1.GeneralizedTime):
+		if !v.ReadASN1GeneralizedTime(&t) {
+			return t, errors.New("malformed GeneralizedTime")
+		}
+	default:
+		return t, errors.New("neither UTCTime nor GeneralizedTime")
+	}
+	if !v.Empty() {
+		return t, errors.New("trailing data after the time")
+	}
+	return t, nil
 }

@@ -267,11 +267,9 @@ func wrapReport(ct asn1.ObjectIdentifier, der []byte, key crypto.Signer, signing
 	}
 	var attrs []attribute
 	if !signingTime.IsZero() {
-		var tb cryptobyte.Builder
-		tb.AddASN1UTCTime(signingTime.UTC().Truncate(time.Second))
-		v, err := tb.Bytes()
+		v, err := signingTimeValue(signingTime)
 		if err != nil {
-			return nil, fmt.Errorf("cms: signing-time: %w", err)
+			return nil, err
 		}
 		attrs = append(attrs, attribute{OIDAttrSigningTime, v})
 	}
@@ -316,7 +314,11 @@ func DecodeReport(der []byte, trust *Trust) (*Report, error) {
 			for _, a := range sd.Signers[0].Attrs {
 				if a.OID.Equal(OIDAttrSigningTime) && len(a.Values) == 1 {
 					v := cryptobyte.String(a.Values[0])
-					v.ReadASN1UTCTime(&rep.SigningTime)
+					t, err := readSigningTime(&v)
+					if err != nil {
+						return nil, fail(BadSignedAttrs, "SignedData.signerInfos[0].signedAttrs.signing-time", a.Offset, "%v", err)
+					}
+					rep.SigningTime = t
 				}
 			}
 		}

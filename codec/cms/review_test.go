@@ -456,3 +456,28 @@ func TestDeviceChecksPerIdentifier(t *testing.T) {
 		}
 	}
 }
+
+// Review item 7: a receipt's signing-time after 2049 is a GeneralizedTime (UTCTime cannot hold
+// it), and DecodeReport reads both forms back.
+func TestReceiptSigningTimeForms(t *testing.T) {
+	key := p256(t)
+	rcpt := &LoadReceipt{HWType: testHW, HWSerialNum: []byte("SN1"), PackageName: PackageID{OID: testFwID, Version: 7}}
+	trust := &Trust{Keys: []crypto.PublicKey{key.Public()}}
+	for _, when := range []time.Time{
+		time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC),
+		time.Date(2051, 3, 4, 5, 6, 7, 0, time.UTC),
+		time.Date(1949, 12, 31, 23, 59, 59, 0, time.UTC),
+	} {
+		der, err := EncodeReceipt(rcpt, key, when, SignOptions{})
+		if err != nil {
+			t.Fatalf("%v: %v", when, err)
+		}
+		rep, err := DecodeReport(der, trust)
+		if err != nil {
+			t.Fatalf("%v: %v", when, err)
+		}
+		if !rep.SigningTime.Equal(when) {
+			t.Errorf("signing time %v, want %v", rep.SigningTime, when)
+		}
+	}
+}
