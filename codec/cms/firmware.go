@@ -157,6 +157,9 @@ func encodeFirmwareAttrs(a Attributes) ([]attribute, error) {
 	if err != nil {
 		return nil, err
 	}
+	if a.Stale != nil && (a.ID.OID == nil) != (a.Stale.Legacy != nil) {
+		return nil, errors.New("cms: firmware-package-identifier: the stale version must use the name's form (RFC 4108 §2.2.3): a numeric stale version with an OID name, a legacy stale version with a legacy name")
+	}
 	if a.Stale != nil && a.Stale.Legacy == nil && (a.Stale.Version < 0 || (a.ID.OID != nil && a.Stale.Version >= a.ID.Version)) {
 		return nil, fmt.Errorf("cms: stale version %d must be 0 or more and below the package version %d", a.Stale.Version, a.ID.Version)
 	}
@@ -330,6 +333,9 @@ func packageFrom(sd *signedData) (*Package, error) {
 				default:
 					return nil, bad("stale is neither INTEGER nor OCTET STRING")
 				}
+				if (p.ID.OID == nil) != (st.Legacy != nil) {
+					return nil, bad("the stale version's form differs from the name's (RFC 4108 §2.2.3: preferredStaleVerNum with a preferred name, legacyStaleVersion with a legacy one)")
+				}
 				p.Stale = st
 			}
 			if !seq.Empty() {
@@ -340,6 +346,9 @@ func packageFrom(sd *signedData) (*Package, error) {
 			oids, ok := readOIDSeq(&v)
 			if !ok {
 				return nil, bad("not a SEQUENCE OF OBJECT IDENTIFIER")
+			}
+			if len(oids) == 0 {
+				return nil, bad("empty list: at least one target hardware module is required")
 			}
 			p.Targets, haveTargets = oids, true
 		case a.OID.Equal(OIDAttrSigningTime):
@@ -353,10 +362,12 @@ func packageFrom(sd *signedData) (*Package, error) {
 			if !v.ReadASN1(&seq, cbasn1.SEQUENCE) {
 				return nil, bad("not a SEQUENCE")
 			}
-			if seq.PeekASN1Tag(cbasn1.UTF8String) {
-				seq.ReadASN1(&desc, cbasn1.UTF8String)
-				p.Description = string(desc)
+			// RFC 4108 §2.2.4: both contentDescription and contentType are present; RFC 2634
+			// gives the description SIZE (1..MAX).
+			if !seq.ReadASN1(&desc, cbasn1.UTF8String) || len(desc) == 0 {
+				return nil, bad("contentDescription missing or empty (a UTF8String of 1 or more bytes is required)")
 			}
+			p.Description = string(desc)
 			if !seq.ReadASN1ObjectIdentifier(&p.HintsType) || !seq.Empty() {
 				return nil, bad("contentType missing")
 			}
@@ -445,8 +456,15 @@ func packageFrom(sd *signedData) (*Package, error) {
 		case a.OID.Equal(OIDAttrFwPkgMessageDigest):
 			var seq, alg, dg cryptobyte.String
 			var oid asn1.ObjectIdentifier
-			if !v.ReadASN1(&seq, cbasn1.SEQUENCE) || !seq.ReadASN1(&alg, cbasn1.SEQUENCE) || !alg.ReadASN1ObjectIdentifier(&oid) || !seq.ReadASN1(&dg, cbasn1.OCTET_STRING) {
-				return nil, bad("malformed FirmwarePackageMessageDigest")
+			if !v.ReadASN1(&seq, cbasn1.SEQUENCE) || !seq.ReadASN1(&alg, cbasn1.SEQUENCE) || !alg.ReadASN1ObjectIdentifier(&oid) || !seq.ReadASN1(&dg, cbasn1.OCTET_STRING) || !seq.Empty() {
+				return nil, bad("malformed FirmwarePackageMessageDigest (SEQUENCE { algorithm AlgorithmIdentifier, msgDigest OCTET STRING })")
+			}
+			if alg.PeekASN1Tag(cbasn1.NULL) {
+				var n cryptobyte.String
+				alg.ReadASN1(&n, cbasn1.NULL)
+			}
+			if !alg.Empty() {
+				return nil, bad("FirmwarePackageMessageDigest algorithm: parameters other than NULL")
 			}
 			p.FwPkgMessageDigest = &struct {
 				Algorithm asn1.ObjectIdentifier
@@ -606,6 +624,23 @@ func Verify(der []byte, opts VerifyOptions) (*Package, error) {
 	}
 	if perr != nil {
 		return p, perr
+	}
+	if md := p.FwPkgMessageDigest; md != nil {
+		// Without compression or encryption the digest is of the eContent itself (RFC 4108 §2.2.10).
+		var h crypto.Hash
+		switch {
+		case md.Algorithm.Equal(OIDSHA256):
+			h = crypto.SHA256
+		case md.Algorithm.Equal(OIDSHA512):
+			h = crypto.SHA512
+		default:
+			return p, fail(BadDigestAlgorithm, "signedAttrs.firmware-package-message-digest", -1, "%s (SHA-256 or SHA-512)", OIDName(md.Algorithm))
+		}
+		hh := newHash(h)
+		hh.Write(p.Firmware)
+		if !bytes.Equal(hh.Sum(nil), md.Digest) {
+			return p, fail(SignatureFailure, "signedAttrs.firmware-package-message-digest", -1, "the firmware's %s digest differs from the signed firmware-package-message-digest", OIDName(md.Algorithm))
+		}
 	}
 	if p.HasHints && !p.HintsType.Equal(OIDFirmwarePackage) {
 		return p, fail(BadSignedAttrs, "signedAttrs.content-hints", -1, "contentType %s, want id-ct-firmwarePackage", OIDName(p.HintsType))

@@ -86,7 +86,13 @@ func (c craft) build(t *testing.T, key crypto.Signer, fw []byte, a Attributes) [
 	ctVal, _ := asn1.Marshal(OIDFirmwarePackage)
 	mdVal, _ := asn1.Marshal(md[:])
 	all := []rawAttr{{OID: OIDAttrContentType, Values: [][]byte{ctVal}}, {OID: OIDAttrMessageDigest, Values: [][]byte{mdVal}}}
+outer:
 	for _, x := range fa {
+		for _, r := range c.attrs { // c.attrs replace the attributes of the same type
+			if r.OID.Equal(x.oid) {
+				continue outer
+			}
+		}
 		all = append(all, rawAttr{OID: x.oid, Values: [][]byte{x.value}})
 	}
 	all = append(all, c.attrs...)
@@ -479,5 +485,110 @@ func TestReceiptSigningTimeForms(t *testing.T) {
 		if !rep.SigningTime.Equal(when) {
 			t.Errorf("signing time %v, want %v", rep.SigningTime, when)
 		}
+	}
+}
+
+func der(t *testing.T, f func(b *cryptobyte.Builder)) []byte {
+	var b cryptobyte.Builder
+	f(&b)
+	out, err := b.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// Review item 8: content-hints, empty targets, name/stale forms, firmware-package-message-digest,
+// unsorted unsigned attributes.
+func TestAttributeStrictness(t *testing.T) {
+	key := p256(t)
+	fw := testFirmware(200)
+	opts := VerifyOptions{Trust: Trust{Keys: []crypto.PublicKey{key.Public()}}, Communities: []asn1.ObjectIdentifier{testComm}}
+	hints := func(desc *string) []byte {
+		return der(t, func(b *cryptobyte.Builder) {
+			b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+				if desc != nil {
+					b.AddASN1(cbasn1.UTF8String, func(b *cryptobyte.Builder) { b.AddBytes([]byte(*desc)) })
+				}
+				b.AddASN1ObjectIdentifier(OIDFirmwarePackage)
+			})
+		})
+	}
+	empty := ""
+	fwDigest := func(alg asn1.ObjectIdentifier, d []byte, extra bool) []byte {
+		return der(t, func(b *cryptobyte.Builder) {
+			b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+				b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) { b.AddASN1ObjectIdentifier(alg) })
+				b.AddASN1OctetString(d)
+				if extra {
+					b.AddASN1Int64(1)
+				}
+			})
+		})
+	}
+	sum := sha256.Sum256(fw)
+	legacyNumeric := der(t, func(b *cryptobyte.Builder) {
+		b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+			b.AddASN1OctetString([]byte("legacy-1"))
+			b.AddASN1Int64(0)
+		})
+	})
+	preferredLegacy := der(t, func(b *cryptobyte.Builder) {
+		b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+			marshalPackageID(b, PackageID{OID: testFwID, Version: 7})
+			b.AddASN1OctetString([]byte("old"))
+		})
+	})
+	cases := []struct {
+		name string
+		attr rawAttr
+		code ErrorCode // 0: accepted
+	}{
+		{"content-hints without description", rawAttr{OID: OIDAttrContentHints, Values: [][]byte{hints(nil)}}, BadSignedAttrs},
+		{"content-hints with empty description", rawAttr{OID: OIDAttrContentHints, Values: [][]byte{hints(&empty)}}, BadSignedAttrs},
+		{"empty target list", rawAttr{OID: OIDAttrTargetHardwareIDs, Values: [][]byte{oidSeq(nil)}}, BadSignedAttrs},
+		{"legacy name, numeric stale", rawAttr{OID: OIDAttrFirmwarePackageID, Values: [][]byte{legacyNumeric}}, BadSignedAttrs},
+		{"preferred name, legacy stale", rawAttr{OID: OIDAttrFirmwarePackageID, Values: [][]byte{preferredLegacy}}, BadSignedAttrs},
+		{"fw digest matches", rawAttr{OID: OIDAttrFwPkgMessageDigest, Values: [][]byte{fwDigest(OIDSHA256, sum[:], false)}}, 0},
+		{"fw digest differs", rawAttr{OID: OIDAttrFwPkgMessageDigest, Values: [][]byte{fwDigest(OIDSHA256, make([]byte, 32), false)}}, SignatureFailure},
+		{"fw digest trailing data", rawAttr{OID: OIDAttrFwPkgMessageDigest, Values: [][]byte{fwDigest(OIDSHA256, sum[:], true)}}, BadSignedAttrs},
+		{"fw digest unknown algorithm", rawAttr{OID: OIDAttrFwPkgMessageDigest, Values: [][]byte{fwDigest(OIDSHA384, sum[:], false)}}, BadDigestAlgorithm},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := defaultCraft()
+			c.attrs = []rawAttr{tc.attr}
+			a := fullAttrs()
+			a.Description = ""
+			_, err := Verify(c.build(t, key, fw, a), opts)
+			if tc.code == 0 {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			wantCode(t, tc.name, err, tc.code)
+		})
+	}
+	// Create refuses mismatched forms too.
+	a := fullAttrs()
+	a.ID = PackageID{Legacy: []byte("legacy-1")}
+	a.Stale = &StaleVersion{Version: 0}
+	if _, err := Create(fw, a, key, SignOptions{}); err == nil || !strings.Contains(err.Error(), "form") {
+		t.Errorf("legacy name with numeric stale: %v", err)
+	}
+	a = fullAttrs()
+	a.Stale = &StaleVersion{Legacy: []byte("old")}
+	if _, err := Create(fw, a, key, SignOptions{}); err == nil {
+		t.Error("preferred name with legacy stale accepted")
+	}
+	// Unsigned attributes need not be in DER order.
+	c := defaultCraft()
+	c.unsigned = []rawAttr{
+		{OID: OIDAttrWrappedFirmwareKey, Values: [][]byte{{0x04, 0x01, 0xff}}},
+		{OID: OIDAttrWrappedFirmwareKey, Values: [][]byte{{0x04, 0x01, 0x01}}},
+	}
+	if _, err := Verify(c.build(t, key, fw, fullAttrs()), opts); err != nil {
+		t.Fatalf("unsorted unsigned attributes refused: %v", err)
 	}
 }

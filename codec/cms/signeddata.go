@@ -383,7 +383,10 @@ func (d *decoder) readAlgID(s *cryptobyte.String, step string, code ErrorCode) (
 	return a, el, nil
 }
 
-func (d *decoder) readAttrs(s cryptobyte.String, step string, code ErrorCode) ([]rawAttr, error) {
+// readAttrs reads a SET OF Attribute. Signed attributes must be in DER order (the signature
+// covers their DER encoding, RFC 5652 §5.3); unsigned attributes need only be BER, so sorted
+// is false for them.
+func (d *decoder) readAttrs(s cryptobyte.String, step string, code ErrorCode, sorted bool) ([]rawAttr, error) {
 	var out []rawAttr
 	var prev []byte
 	for i := 0; !s.Empty(); i++ {
@@ -392,7 +395,7 @@ func (d *decoder) readAttrs(s cryptobyte.String, step string, code ErrorCode) ([
 		if !s.ReadASN1Element(&el, cbasn1.SEQUENCE) {
 			return nil, fail(code, fmt.Sprintf("%s[%d]", step, i), start, "not an Attribute SEQUENCE")
 		}
-		if prev != nil && bytes.Compare(prev, el) > 0 {
+		if sorted && prev != nil && bytes.Compare(prev, el) > 0 {
 			return nil, fail(code, fmt.Sprintf("%s[%d]", step, i), start, "attributes are not in DER SET OF order")
 		}
 		prev = el
@@ -518,7 +521,7 @@ func parseSignedData(der []byte) (*signedData, *decoder, error) {
 			hasSA = true
 		}
 		if hasSA {
-			if si.Attrs, err = d.readAttrs(sa, step+".signedAttrs", BadSignedAttrs); err != nil {
+			if si.Attrs, err = d.readAttrs(sa, step+".signedAttrs", BadSignedAttrs, true); err != nil {
 				return nil, d, err
 			}
 		}
@@ -535,7 +538,7 @@ func parseSignedData(der []byte) (*signedData, *decoder, error) {
 			return nil, d, fail(BadSignerInfo, step+".unsignedAttrs", d.off(s), "malformed [1] unsignedAttrs or trailing data")
 		}
 		if si.HasUnsignedAttr {
-			if si.UnsignedAttrs, err = d.readAttrs(ua, step+".unsignedAttrs", BadUnsignedAttrs); err != nil {
+			if si.UnsignedAttrs, err = d.readAttrs(ua, step+".unsignedAttrs", BadUnsignedAttrs, false); err != nil {
 				return nil, d, err
 			}
 		}
