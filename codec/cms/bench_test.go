@@ -27,7 +27,7 @@ func BenchmarkVerify100KiB(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	opts := VerifyOptions{Trust: Trust{Keys: []crypto.PublicKey{key.Public()}}, HardwareType: testHW}
+	opts := VerifyOptions{Trust: Trust{Keys: []crypto.PublicKey{key.Public()}}, HardwareType: testHW, HardwareSerial: []byte{1, 2}}
 	b.SetBytes(int64(len(fw)))
 	b.ReportAllocs()
 	for b.Loop() {
