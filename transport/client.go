@@ -248,10 +248,10 @@ func commandName(group uint16, id uint8) string {
 // no reply within the timeout is sent again, up to Retries times. Device errors come back as
 // *DeviceError.
 func (c *Client) Do(ctx context.Context, op Op, group uint16, id uint8, req, resp any) error {
-	return c.do(ctx, op, group, id, req, resp, c.opts.Timeout)
+	return c.do(ctx, op, group, id, req, resp, c.opts.Timeout, c.opts.Retries+1)
 }
 
-func (c *Client) do(ctx context.Context, op Op, group uint16, id uint8, req, resp any, timeout time.Duration) error {
+func (c *Client) do(ctx context.Context, op Op, group uint16, id uint8, req, resp any, timeout time.Duration, attempts int) error {
 	if req == nil {
 		req = map[string]any{}
 	}
@@ -260,7 +260,6 @@ func (c *Client) do(ctx context.Context, op Op, group uint16, id uint8, req, res
 		return fmt.Errorf("encode %s request: %w", commandName(group, id), err)
 	}
 	ch := make(chan Packet, 1)
-	attempts := c.opts.Retries + 1
 	for attempt := 1; attempt <= attempts; attempt++ {
 		seq, err := c.send(op, group, id, body, ch)
 		if err != nil {
@@ -344,6 +343,45 @@ func (c *Client) Params(ctx context.Context) (Params, error) {
 	return p, nil
 }
 
+// paramsProbeTimeout bounds the single params request Upload sends: MCUboot serial recovery and
+// Zephyr builds without CONFIG_MCUMGR_GRP_OS_MCUMGR_PARAMS may not answer it at all, and such a
+// device must not cost Timeout*(Retries+1) before the upload starts.
+const paramsProbeTimeout = time.Second
+
+// probeParams asks for the device's buffers once, briefly, for Upload. ok is false when the
+// device gave no usable answer (an error code, no reply, a malformed or zero-valued reply): the
+// caller then falls back to Zephyr's defaults. err is set only when the connection itself failed
+// or ctx ended.
+func (c *Client) probeParams(ctx context.Context) (p Params, ok bool, err error) {
+	c.mu.Lock()
+	if c.params != nil {
+		p = *c.params
+		c.mu.Unlock()
+		return p, true, nil
+	}
+	c.mu.Unlock()
+	err = c.do(ctx, OpRead, GroupOS, CmdOSParams, nil, &p, min(c.opts.Timeout, paramsProbeTimeout), 1)
+	var (
+		de *DeviceError
+		me *MalformedError
+	)
+	switch {
+	case err == nil:
+		if p.BufSize < 64 || p.BufCount < 1 {
+			c.logf("device reports unusable buffers (buf_size %d, buf_count %d)", p.BufSize, p.BufCount)
+			return Params{}, false, nil
+		}
+		c.mu.Lock()
+		c.params = &p
+		c.mu.Unlock()
+		return p, true, nil
+	case errors.As(err, &de), errors.As(err, &me), errors.Is(err, ErrTimeout) && ctx.Err() == nil:
+		c.logf("device does not report its buffers (%v)", err)
+		return Params{}, false, nil
+	}
+	return Params{}, false, err
+}
+
 // ImageState lists the device's images.
 func (c *Client) ImageState(ctx context.Context) (ImageStateResponse, error) {
 	var r ImageStateResponse
@@ -366,7 +404,7 @@ func (c *Client) Erase(ctx context.Context, slot int) error {
 	if slot >= 0 {
 		req.Slot = &slot
 	}
-	err := c.do(ctx, OpWrite, GroupImage, CmdImageErase, req, nil, c.opts.EraseTimeout)
+	err := c.do(ctx, OpWrite, GroupImage, CmdImageErase, req, nil, c.opts.EraseTimeout, c.opts.Retries+1)
 	var de *DeviceError
 	if slot >= 0 && errors.As(err, &de) && (de.V2 && de.Group == GroupImage && de.RC == ImgErrInvalidSlot || !de.V2 && de.RC == MgmtNoEntry) {
 		return fmt.Errorf("device has no image slot %d: %w", slot, err)

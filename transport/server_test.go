@@ -30,7 +30,8 @@ type memStore struct {
 	confirm  bool
 	resets   int
 	writes   int
-	failNext error // returned by the next WriteUpload
+	failNext error         // returned by the next WriteUpload
+	erase    time.Duration // how long BeginUpload takes (MCUboot erases the slot at offset 0)
 }
 
 func newMemStore(bufSize, bufCount int) *memStore {
@@ -78,6 +79,7 @@ func (m *memStore) BeginUpload(image, size int, upgrade bool) error {
 	if size > m.capacity {
 		return ImageError(ImgErrImageTooLarge, "")
 	}
+	time.Sleep(m.erase)
 	m.area = make([]byte, 0, size)
 	return nil
 }
@@ -428,7 +430,7 @@ func TestNoDeviceTimesOut(t *testing.T) {
 	defer master.Close()
 	term.MakeRaw(int(slave.Fd()))
 	go io.Copy(io.Discard, master) // a port with nothing answering
-	c := newTestClient(t, slave, ClientOptions{Timeout: 100 * time.Millisecond, Retries: 2})
+	c := newTestClient(t, slave, ClientOptions{Timeout: 100 * time.Millisecond, EraseTimeout: 300 * time.Millisecond, Retries: 2})
 	_, err = c.Echo(context.Background(), "x")
 	if !errors.Is(err, ErrTimeout) || !strings.Contains(err.Error(), "check the port") || !strings.Contains(err.Error(), "3 attempts") {
 		t.Fatalf("err = %v", err)
@@ -472,4 +474,104 @@ func keys(m map[string]any) []string {
 		k = append(k, x)
 	}
 	return k
+}
+
+// dropParams loses every MCUmgr params request on its way to the device (a device without
+// CONFIG_MCUMGR_GRP_OS_MCUMGR_PARAMS, or MCUboot, that does not answer it) and counts them.
+type dropParams struct {
+	io.ReadWriter
+	mu      sync.Mutex
+	dropped int
+}
+
+func (d *dropParams) Write(b []byte) (int, error) {
+	fr := NewFrameReader(bytes.NewReader(b))
+	if pkt, err := fr.ReadPacket(); err == nil {
+		if p, err := ParsePacket(pkt); err == nil && p.Group == GroupOS && p.ID == CmdOSParams {
+			d.mu.Lock()
+			d.dropped++
+			d.mu.Unlock()
+			return len(b), nil
+		}
+	}
+	return d.ReadWriter.Write(b)
+}
+
+// A device that does not answer params, or answers it with zeros, gets an upload with Zephyr's
+// default 384-byte buffer and no pipelining, after a single short params attempt.
+func TestUploadParamsFallback(t *testing.T) {
+	t.Run("no_answer", func(t *testing.T) {
+		dev := newMemStore(384, 1)
+		l := startPty(t, dev, DefaultLineMax)
+		d := &dropParams{ReadWriter: l.open(t)}
+		c := newTestClient(t, d, ClientOptions{Timeout: 5 * time.Second})
+		img := testImage(3000)
+		res, err := c.Upload(context.Background(), img, UploadOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Params != (Params{BufSize: FallbackBufSize, BufCount: FallbackBufCount}) || res.Window != 1 {
+			t.Fatalf("params %+v window %d, want the fallback", res.Params, res.Window)
+		}
+		if d.dropped != 1 {
+			t.Fatalf("params asked %d times, want once (no retries)", d.dropped)
+		}
+		if !bytes.Equal(dev.candidate(), img) {
+			t.Fatal("device holds different bytes")
+		}
+	})
+	t.Run("zero_params", func(t *testing.T) {
+		dev := newMemStore(0, 0)
+		l := startPty(t, dev, DefaultLineMax)
+		c := newTestClient(t, l.open(t), ClientOptions{Timeout: 2 * time.Second})
+		img := testImage(3000)
+		res, err := c.Upload(context.Background(), img, UploadOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Params.BufSize != FallbackBufSize {
+			t.Fatalf("params %+v, want the fallback", res.Params)
+		}
+		if !bytes.Equal(dev.candidate(), img) {
+			t.Fatal("device holds different bytes")
+		}
+	})
+}
+
+// The offset-0 request makes the device erase its slot before it answers: the client must not
+// flood it with copies meanwhile (each would be queued or dropped), and must not take its own
+// copies for a resume.
+func TestUploadSlowEraseNoResend(t *testing.T) {
+	dev := newMemStore(384, 4)
+	dev.erase = 400 * time.Millisecond
+	l := startPty(t, dev, DefaultLineMax)
+	rec := &recorder{ReadWriter: l.open(t)}
+	c := newTestClient(t, rec, ClientOptions{Timeout: 2 * time.Second})
+	img := testImage(5000)
+	res, err := c.Upload(context.Background(), img, UploadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.ResumedFrom != 0 {
+		t.Fatalf("ResumedFrom = %d on a fresh upload", res.ResumedFrom)
+	}
+	if !bytes.Equal(dev.candidate(), img) {
+		t.Fatal("device holds different bytes")
+	}
+	fr := NewFrameReader(bytes.NewReader(rec.out.Bytes()))
+	first := 0
+	for {
+		pkt, err := fr.ReadPacket()
+		if err != nil {
+			break
+		}
+		p, _ := ParsePacket(pkt)
+		var r UploadRequest
+		if p.Group == GroupImage && p.ID == CmdImageUpload && unmarshalCBOR(p.Body, &r) == nil && r.Off == 0 {
+			first++
+		}
+	}
+	if first != 1 {
+		t.Fatalf("offset-0 request sent %d times during the erase, want once", first)
+	}
 }

@@ -68,13 +68,12 @@ func (c *Client) Upload(ctx context.Context, data []byte, opts UploadOptions) (U
 		return UploadResult{}, errors.New("image is empty: nothing to upload")
 	}
 	start := time.Now()
-	params, err := c.Params(ctx)
+	params, ok, err := c.probeParams(ctx)
 	if err != nil {
-		var de *DeviceError
-		if !errors.As(err, &de) {
-			return UploadResult{}, err
-		}
-		c.logf("device does not report its buffers (%v); assuming %d bytes and no pipelining", err, FallbackBufSize)
+		return UploadResult{}, err
+	}
+	if !ok {
+		c.logf("assuming %d-byte buffers and no pipelining", FallbackBufSize)
 		params = Params{BufSize: FallbackBufSize, BufCount: FallbackBufCount}
 	}
 	u := &uploader{
@@ -235,17 +234,31 @@ func (u *uploader) run(ctx context.Context) error {
 	lastReply, lastProgress := now, now
 	silent := 0 // retransmission timeouts since the last reply
 	replied := false
-	// Seed the round-trip estimate from the params exchange. Resending the offset-0 request early
-	// is safe: the device resumes an upload with the same SHA-256 instead of starting over.
+	highest := 0 // the end of the furthest request sent: an offset beyond it is a true resume
+	// Seed the round-trip estimate from the params exchange, if there was one.
 	u.c.mu.Lock()
 	srtt := u.c.lastRTT
 	u.c.mu.Unlock()
+	// rto is the wait before the window is sent again, doubled after every silent wait (like
+	// TCP's retransmission timer) and capped at Timeout. Without a round-trip sample it starts at
+	// min(Timeout, 1 s), as TCP does: a guessed 20 ms is shorter than one full request takes on a
+	// 115200-baud line. The offset-0 request makes MCUboot erase the slot before it answers
+	// (seconds), so until the device first answers it is resent only every EraseTimeout/(Retries+1):
+	// the last copy goes out as the erase timeout runs out.
 	rto := func() time.Duration {
 		floor := u.c.opts.MinRetransmit
 		if floor <= 0 {
 			floor = 20 * time.Millisecond
 		}
-		return min(timeout, max(floor, 4*srtt+floor))
+		base := min(timeout, time.Second)
+		if srtt > 0 {
+			base = max(floor, 4*srtt+floor)
+		}
+		d := min(timeout, base<<min(silent, 10))
+		if len(u.inflight) > 0 && u.inflight[0].off == 0 && !replied {
+			d = max(d, u.c.opts.EraseTimeout/time.Duration(u.c.opts.Retries+1))
+		}
+		return d
 	}
 	cwnd := u.window // requests in flight now: 1 after a loss, back to the window as replies come
 	setback := func(why string) error {
@@ -272,6 +285,7 @@ func (u *uploader) run(ctx context.Context) error {
 				return fmt.Errorf("upload interrupted at offset %d of %d: %w", acked, total, err)
 			}
 			next += n
+			highest = max(highest, next)
 			if startReq {
 				break // wait for the device's answer to the offset-0 request
 			}
@@ -301,6 +315,7 @@ func (u *uploader) run(ctx context.Context) error {
 		}
 		if p.Body == nil && p.Seq == 0 && p.Group == 0 {
 			// No reply within the retransmission timeout: send the window again from acked.
+			waited := rto()
 			u.abandon()
 			next = acked
 			silent++
@@ -313,8 +328,15 @@ func (u *uploader) run(ctx context.Context) error {
 					ErrTimeout, bound, acked, total)
 				return u.c.noReplyUpload(err)
 			}
-			if err := setback(fmt.Sprintf("no reply within %s", rto().Round(time.Millisecond))); err != nil {
-				return err
+			if replied {
+				if err := setback(fmt.Sprintf("no reply within %s", waited.Round(time.Millisecond))); err != nil {
+					return err
+				}
+			} else {
+				// Not yet a sign of a stuck upload (the device may still be erasing), but the
+				// request may have been damaged on the line: send a shorter one.
+				u.shrink = min(u.shrink+1, 4)
+				u.c.logf("upload: no reply to the first request within %s, sending it again", waited.Round(time.Millisecond))
 			}
 			continue
 		}
@@ -334,7 +356,7 @@ func (u *uploader) run(ctx context.Context) error {
 		replied = true
 		if sample := lastReply.Sub(f.sentAt); srtt == 0 {
 			srtt = sample
-		} else {
+		} else if f.off != 0 { // the offset-0 reply waits for the erase: not a round trip
 			srtt += (sample - srtt) / 8
 		}
 		for _, older := range u.inflight[:idx] {
@@ -377,7 +399,7 @@ func (u *uploader) run(ctx context.Context) error {
 		default:
 			// The device is somewhere else: a request was lost (it repeats the offset it expects),
 			// it resumes a previous upload of the same image, or it restarted (offset 0).
-			if f.off == 0 && off > f.end && acked == 0 {
+			if f.off == 0 && off > highest && acked == 0 {
 				u.res.ResumedFrom = off
 				u.c.logf("device already holds %d bytes of this image: resuming", off)
 			}
