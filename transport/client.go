@@ -314,10 +314,7 @@ func (c *Client) Echo(ctx context.Context, text string) (string, error) {
 // Reset asks the device to reset. The device answers before it resets. A device that answered
 // "busy" may be asked again with force.
 func (c *Client) Reset(ctx context.Context, force bool) error {
-	req := ResetRequest{}
-	if force {
-		req.Force = 1
-	}
+	req := ResetRequest{Force: force}
 	return c.Do(ctx, OpWrite, GroupOS, CmdOSReset, req, nil)
 }
 

@@ -13,8 +13,28 @@ type EchoResponse struct {
 }
 
 // ResetRequest is OS group command 5. Force asks a device that answered "busy" to reset anyway.
+// It is a CBOR bool: Zephyr's os_mgmt_reset decodes it with zcbor_bool_decode and refuses an
+// integer.
 type ResetRequest struct {
-	Force uint `cbor:"force,omitempty"`
+	Force bool `cbor:"force,omitempty"`
+}
+
+// resetRequestIn is what the server accepts for a reset: force as a bool (Zephyr, this client)
+// or an integer (older clients that sent 1).
+type resetRequestIn struct {
+	Force any `cbor:"force"`
+}
+
+func (r resetRequestIn) force() bool {
+	switch v := r.Force.(type) {
+	case bool:
+		return v
+	case uint64:
+		return v != 0
+	case int64:
+		return v != 0
+	}
+	return false
 }
 
 // Params is the answer to OS group command 6 (MCUmgr parameters): the size of one SMP buffer

@@ -215,11 +215,11 @@ func (s *Server) dispatch(p Packet) (any, func(), error) {
 		r, err := d.Echo(req.D)
 		return EchoResponse{R: r}, nil, err
 	case p.Group == GroupOS && p.ID == CmdOSReset && p.Op == OpWrite:
-		var req ResetRequest
+		var req resetRequestIn
 		if err := s.decode(p, &req); err != nil {
 			return nil, nil, err
 		}
-		after, err := d.Reset(req.Force != 0)
+		after, err := d.Reset(req.force())
 		if err != nil {
 			return nil, nil, err
 		}

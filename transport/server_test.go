@@ -32,6 +32,7 @@ type memStore struct {
 	writes   int
 	failNext error         // returned by the next WriteUpload
 	erase    time.Duration // how long BeginUpload takes (MCUboot erases the slot at offset 0)
+	forced   bool          // force flag of the last reset
 }
 
 func newMemStore(bufSize, bufCount int) *memStore {
@@ -130,6 +131,9 @@ func (m *memStore) Erase(slot int) error {
 }
 
 func (m *memStore) Reset(force bool) (func(), error) {
+	m.mu.Lock()
+	m.forced = force
+	m.mu.Unlock()
 	return func() {
 		m.mu.Lock()
 		defer m.mu.Unlock()
@@ -573,5 +577,48 @@ func TestUploadSlowEraseNoResend(t *testing.T) {
 	}
 	if first != 1 {
 		t.Fatalf("offset-0 request sent %d times during the erase, want once", first)
+	}
+}
+
+// Zephyr's os_mgmt_reset decodes "force" with zcbor_bool_decode: the client sends a CBOR bool;
+// the server takes a bool or, from older clients, an integer.
+func TestResetForce(t *testing.T) {
+	dev := newMemStore(384, 4)
+	l := startPty(t, dev, DefaultLineMax)
+	rec := &recorder{ReadWriter: l.open(t)}
+	c := newTestClient(t, rec, ClientOptions{Timeout: 2 * time.Second})
+	if err := c.Reset(context.Background(), true); err != nil {
+		t.Fatal(err)
+	}
+	pkt, err := NewFrameReader(bytes.NewReader(rec.out.Bytes())).ReadPacket()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []byte{0xa1, 0x65, 'f', 'o', 'r', 'c', 'e', 0xf5}; !bytes.Equal(pkt[HeaderSize:], want) {
+		t.Fatalf("reset body % x, want % x ({\"force\": true})", pkt[HeaderSize:], want)
+	}
+	srv := &Server{Device: dev}
+	for _, tc := range []struct {
+		body []byte
+		want bool
+	}{
+		{[]byte{0xa1, 0x65, 'f', 'o', 'r', 'c', 'e', 0xf5}, true},
+		{[]byte{0xa1, 0x65, 'f', 'o', 'r', 'c', 'e', 0xf4}, false},
+		{[]byte{0xa1, 0x65, 'f', 'o', 'r', 'c', 'e', 0x01}, true},
+		{[]byte{0xa1, 0x65, 'f', 'o', 'r', 'c', 'e', 0x00}, false},
+		{[]byte{0xa0}, false},
+	} {
+		req, _ := MarshalPacket(Header{Op: OpWrite, Group: GroupOS, ID: CmdOSReset}, tc.body)
+		reply, _ := srv.Handle(req)
+		p, err := ParsePacket(reply)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := ResponseError(p.Header, p.Body); err != nil {
+			t.Fatalf("body % x: %v", tc.body, err)
+		}
+		if dev.forced != tc.want {
+			t.Fatalf("body % x: force %v, want %v", tc.body, dev.forced, tc.want)
+		}
 	}
 }
