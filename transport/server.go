@@ -150,12 +150,16 @@ func (s *Server) Handle(pkt []byte) (reply []byte, after func()) {
 	if p.Op != OpRead && p.Op != OpWrite {
 		return nil, nil
 	}
+	// The reply header as Zephyr's smp_make_rsp_hdr builds it: no flags, the request's version
+	// capped at the newest one we speak.
 	h := p.Header
 	h.Op++
+	h.Flags = 0
+	h.Version = min(p.Version, Version2)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var body any
-	if h.Version > Version2 {
+	if p.Version > Version2 {
 		body = map[string]any{"rc": MgmtUnsupportedNew}
 	} else {
 		body, after, err = s.dispatch(p)

@@ -622,3 +622,19 @@ func TestResetForce(t *testing.T) {
 		}
 	}
 }
+
+// Reply headers are built as Zephyr's smp_make_rsp_hdr does: flags 0, version min(request, 2).
+func TestReplyHeader(t *testing.T) {
+	srv := &Server{Device: newMemStore(384, 4)}
+	for _, v := range []uint8{0, 1, 2, 3} {
+		req, _ := MarshalPacket(Header{Op: OpWrite, Version: v, Flags: 0x5a, Group: GroupOS, Seq: 7, ID: CmdOSEcho}, []byte{0xa1, 0x61, 'd', 0x61, 'x'})
+		reply, _ := srv.Handle(req)
+		p, err := ParsePacket(reply)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Flags != 0 || p.Version != min(v, Version2) || p.Op != OpWriteRsp || p.Seq != 7 {
+			t.Fatalf("request version %d: reply header %+v", v, p.Header)
+		}
+	}
+}
