@@ -320,16 +320,19 @@ func (s *Server) upload(p Packet) (any, func(), error) {
 	if up.off < up.size {
 		return UploadResponse{Off: uint64(up.off)}, nil, nil
 	}
-	// Complete: check the announced SHA-256 before the device may use the image.
+	// Complete: check the announced SHA-256 before the device may use the image. A mismatch is
+	// not an error reply: as in Zephyr's img_mgmt, the device answers {"off": size, "match":
+	// false} and drops the image, so a later confirm finds nothing to install.
 	resp := UploadResponse{Off: uint64(up.off)}
 	if len(up.sha) > 0 {
-		if !bytes.Equal(up.h.Sum(nil)[:len(up.sha)], up.sha) {
+		match := bytes.Equal(up.h.Sum(nil)[:len(up.sha)], up.sha)
+		resp.Match = &match
+		if !match {
+			s.logf("upload of image %d complete but its SHA-256 differs from the announced one: dropped", image)
 			d.AbortUpload(image)
 			*up = uploadState{}
-			return nil, nil, ImageError(ImgErrInvalidHash, "SHA-256 of the received image differs from the announced one")
+			return resp, nil, nil
 		}
-		t := true
-		resp.Match = &t
 	}
 	*up = uploadState{}
 	if err := d.EndUpload(image); err != nil {

@@ -638,3 +638,36 @@ func TestReplyHeader(t *testing.T) {
 		}
 	}
 }
+
+// An upload whose bytes do not match the announced SHA-256 ends, as in Zephyr, with a success
+// reply {"off": size, "match": false}; the device drops the image, so it cannot be confirmed.
+func TestUploadSHAMismatchReply(t *testing.T) {
+	dev := newMemStore(384, 4)
+	srv := &Server{Device: dev}
+	img := testImage(100)
+	wrong := sha256.Sum256([]byte("something else"))
+	l := uint64(len(img))
+	body, _ := marshalCBOR(UploadRequest{Len: &l, SHA: wrong[:], Data: img})
+	req, _ := MarshalPacket(Header{Op: OpWrite, Group: GroupImage, ID: CmdImageUpload}, body)
+	reply, _ := srv.Handle(req)
+	p, err := ParsePacket(reply)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ResponseError(p.Header, p.Body); err != nil {
+		t.Fatalf("mismatch answered with an error: %v", err)
+	}
+	var r UploadResponse
+	if err := unmarshalCBOR(p.Body, &r); err != nil {
+		t.Fatal(err)
+	}
+	if r.Off != l || r.Match == nil || *r.Match {
+		t.Fatalf("reply off %d match %v, want off %d match false", r.Off, r.Match, l)
+	}
+	if dev.slots[1] != nil {
+		t.Fatal("the device kept a mismatching image")
+	}
+	if err := dev.SetState(nil, true); err == nil {
+		t.Fatal("a mismatching image could be confirmed")
+	}
+}
