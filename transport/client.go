@@ -402,8 +402,9 @@ func (c *Client) Erase(ctx context.Context, slot int) error {
 		req.Slot = &slot
 	}
 	err := c.do(ctx, OpWrite, GroupImage, CmdImageErase, req, nil, c.opts.EraseTimeout, c.opts.Retries+1)
+	// A v1 device reports IMG_MGMT_ERR_INVALID_SLOT as MGMT_ERR_EINVAL (img_mgmt_translate_error_code).
 	var de *DeviceError
-	if slot >= 0 && errors.As(err, &de) && (de.V2 && de.Group == GroupImage && de.RC == ImgErrInvalidSlot || !de.V2 && de.RC == MgmtNoEntry) {
+	if slot >= 0 && errors.As(err, &de) && (de.V2 && de.Group == GroupImage && de.RC == ImgErrInvalidSlot || !de.V2 && de.RC == MgmtInvalidValue) {
 		return fmt.Errorf("device has no image slot %d: %w", slot, err)
 	}
 	return err

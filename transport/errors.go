@@ -214,8 +214,9 @@ func ImageError(rc int, reason string) *DeviceError {
 	return &DeviceError{V2: true, Group: GroupImage, RC: rc, Reason: reason}
 }
 
-// legacyCode maps a group error to the MGMT_ERR_* code a v1 response carries (Zephyr's
-// img_mgmt translation, simplified where Zephyr's own table is configuration-dependent).
+// legacyCode maps a group error to the MGMT_ERR_* code a v1 response carries: Zephyr's
+// img_mgmt_translate_error_code, code for code, so a v1 client sees what a real device sends. The
+// detail that the coarse code loses travels in "rsn" (see errorBody).
 func (e *DeviceError) legacyCode() int {
 	if !e.V2 {
 		return e.RC
@@ -224,23 +225,20 @@ func (e *DeviceError) legacyCode() int {
 		return MgmtUnknown
 	}
 	switch e.RC {
-	case ImgErrNoImage, ImgErrHashNotFound, ImgErrInvalidSlot, ImgErrActiveSlotNotKnown:
+	case ImgErrNoImage, ImgErrNoTLVs:
 		return MgmtNoEntry
-	case ImgErrNoFreeSlot, ImgErrImageAlreadyPending, ImgErrFlashContextSet, ImgErrFlashContextNotSet:
+	case ImgErrNoFreeSlot, ImgErrCurrentVersionNewer, ImgErrImageAlreadyPending:
 		return MgmtBadState
 	case ImgErrNoFreeMemory:
 		return MgmtNoMemory
-	case ImgErrImageTooLarge:
-		return MgmtTooLarge
-	case ImgErrConfirmationDenied, ImgErrTestToActiveDenied:
-		return MgmtAccessDenied
-	case ImgErrInvalidHash:
-		return MgmtCorrupt
-	case ImgErrUnknown, ImgErrFlashConfigQueryFail, ImgErrFlashOpenFailed, ImgErrFlashReadFailed,
-		ImgErrFlashWriteFailed, ImgErrFlashEraseFailed, ImgErrFlashAreaDeviceNull, ImgErrVersionGetFailed:
-		return MgmtUnknown
+	case ImgErrInvalidSlot, ImgErrInvalidPageOffset, ImgErrInvalidOffset, ImgErrInvalidLength,
+		ImgErrInvalidImageHeader, ImgErrInvalidHash, ImgErrInvalidFlashAddress:
+		return MgmtInvalidValue
 	}
-	return MgmtInvalidValue
+	// FLASH_CONFIG_QUERY_FAIL, VERSION_GET_FAILED, the TLV errors, HASH_NOT_FOUND, the flash and
+	// flash-context errors, HEADER_MAGIC, VECTOR_TABLE, TOO_LARGE, DATA_OVERRUN, UNKNOWN and
+	// anything newer (CONFIRMATION_DENIED, TEST_TO_ACTIVE_DENIED, ACTIVE_SLOT_NOT_KNOWN).
+	return MgmtUnknown
 }
 
 // FrameError is a serial frame the decoder rejected: which line and why.

@@ -316,3 +316,28 @@ func TestFrameReaderMCUbootLineEnd(t *testing.T) {
 		}
 	}
 }
+
+// v1 replies carry Zephyr's img_mgmt_translate_error_code mapping of image group errors.
+func TestLegacyCodesMatchZephyr(t *testing.T) {
+	for rc, want := range map[int]int{
+		ImgErrNoImage: MgmtNoEntry, ImgErrNoTLVs: MgmtNoEntry,
+		ImgErrNoFreeSlot: MgmtBadState, ImgErrCurrentVersionNewer: MgmtBadState, ImgErrImageAlreadyPending: MgmtBadState,
+		ImgErrNoFreeMemory: MgmtNoMemory,
+		ImgErrInvalidSlot:  MgmtInvalidValue, ImgErrInvalidHash: MgmtInvalidValue, ImgErrInvalidOffset: MgmtInvalidValue,
+		ImgErrInvalidLength: MgmtInvalidValue, ImgErrInvalidPageOffset: MgmtInvalidValue,
+		ImgErrInvalidImageHeader: MgmtInvalidValue, ImgErrInvalidFlashAddress: MgmtInvalidValue,
+		ImgErrHashNotFound: MgmtUnknown, ImgErrImageTooLarge: MgmtUnknown, ImgErrConfirmationDenied: MgmtUnknown,
+		ImgErrTestToActiveDenied: MgmtUnknown, ImgErrFlashContextSet: MgmtUnknown, ImgErrFlashContextNotSet: MgmtUnknown,
+		ImgErrDataOverrun: MgmtUnknown, ImgErrInvalidHeaderMagic: MgmtUnknown, ImgErrInvalidVectorTable: MgmtUnknown,
+		ImgErrFlashWriteFailed: MgmtUnknown, ImgErrInvalidTLV: MgmtUnknown, ImgErrActiveSlotNotKnown: MgmtUnknown,
+	} {
+		e := ImageError(rc, "")
+		if got := e.legacyCode(); got != want {
+			t.Errorf("%s: v1 rc %d, Zephyr sends %d", e.Name(), got, want)
+		}
+		// The reason in words survives the coarse code.
+		if b := errorBody(e, Version1); b["rsn"] != e.Words() {
+			t.Errorf("%s: rsn %v", e.Name(), b["rsn"])
+		}
+	}
+}
