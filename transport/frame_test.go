@@ -326,7 +326,8 @@ func TestLegacyCodesMatchZephyr(t *testing.T) {
 		ImgErrInvalidSlot:  MgmtInvalidValue, ImgErrInvalidHash: MgmtInvalidValue, ImgErrInvalidOffset: MgmtInvalidValue,
 		ImgErrInvalidLength: MgmtInvalidValue, ImgErrInvalidPageOffset: MgmtInvalidValue,
 		ImgErrInvalidImageHeader: MgmtInvalidValue, ImgErrInvalidFlashAddress: MgmtInvalidValue,
-		ImgErrHashNotFound: MgmtUnknown, ImgErrImageTooLarge: MgmtUnknown, ImgErrConfirmationDenied: MgmtUnknown,
+		ImgErrHashNotFound: MgmtUnknown, ImgErrImageTooLarge: MgmtUnknown, // ImgErrConfirmationDenied: see legacyCode
+
 		ImgErrTestToActiveDenied: MgmtUnknown, ImgErrFlashContextSet: MgmtUnknown, ImgErrFlashContextNotSet: MgmtUnknown,
 		ImgErrDataOverrun: MgmtUnknown, ImgErrInvalidHeaderMagic: MgmtUnknown, ImgErrInvalidVectorTable: MgmtUnknown,
 		ImgErrFlashWriteFailed: MgmtUnknown, ImgErrInvalidTLV: MgmtUnknown, ImgErrActiveSlotNotKnown: MgmtUnknown,
