@@ -45,12 +45,13 @@ type Params struct {
 	BufCount int `cbor:"buf_count"`
 }
 
-// ImageSlot is one entry of the image state list.
+// ImageSlot is one entry of the image state list. Image and hash are always present, as Zephyr's
+// img_mgmt_state_read sends them (clients such as mcumgr-client index slots by them).
 type ImageSlot struct {
-	Image     int    `cbor:"image,omitempty"`
+	Image     int    `cbor:"image"`
 	Slot      int    `cbor:"slot"`
 	Version   string `cbor:"version"`
-	Hash      []byte `cbor:"hash,omitempty"`
+	Hash      []byte `cbor:"hash"`
 	Bootable  bool   `cbor:"bootable"`
 	Pending   bool   `cbor:"pending"`
 	Confirmed bool   `cbor:"confirmed"`
@@ -82,6 +83,17 @@ type UploadRequest struct {
 	SHA     []byte  `cbor:"sha,omitempty"`
 	Data    []byte  `cbor:"data"`
 	Upgrade bool    `cbor:"upgrade,omitempty"`
+}
+
+// uploadRequestIn is what the server decodes: Off is a pointer so that a request without "off"
+// can be refused (Zephyr answers MGMT_ERR_EINVAL) instead of being read as offset 0.
+type uploadRequestIn struct {
+	Image   uint    `cbor:"image"`
+	Len     *uint64 `cbor:"len"`
+	Off     *uint64 `cbor:"off"`
+	SHA     []byte  `cbor:"sha"`
+	Data    []byte  `cbor:"data"`
+	Upgrade bool    `cbor:"upgrade"`
 }
 
 // UploadResponse answers UploadRequest: the offset the device expects next, and after the last

@@ -133,10 +133,10 @@ func (d *Deframer) InProgress() bool { return d.active }
 // return (nil, nil). The returned packet is a fresh slice.
 func (d *Deframer) Feed(line []byte) ([]byte, error) {
 	d.line++
-	n := len(line)
-	if n > 0 && line[n-1] != '\n' {
-		n++ // count the newline the caller stripped, so limits match the wire
-	}
+	// The line limit counts the frame and one line end: a device's receive buffer holds the
+	// marker, the base64 text and the newline, and a "\r\n" line end is one terminator, not two
+	// bytes of frame (so a 127-byte limit takes a 128-byte line ending in "\r\n").
+	n := len(bytes.TrimRight(line, "\r\n")) + 1
 	// Old MCUboot serial recovery ends its replies with "\n\r", so the '\r' lands at the start of
 	// the next line: strip carriage returns and blanks at both ends, as nmxact does.
 	line = bytes.Trim(line, " \t\r\n")

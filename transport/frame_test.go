@@ -342,3 +342,22 @@ func TestLegacyCodesMatchZephyr(t *testing.T) {
 		}
 	}
 }
+
+// A 127-byte line limit (Zephyr's buffer) takes a 127-byte frame whose line ends in "\r\n".
+func TestLineMaxCRLF(t *testing.T) {
+	pkt := bytes.Repeat([]byte{0x33}, 89) // 93 bytes framed: one line of 2 + 124 + 1
+	w, _ := EncodeFrames(pkt, 127)
+	if len(w) != 127 {
+		t.Fatalf("frame of %d bytes, want 127", len(w))
+	}
+	line := append(bytes.TrimSuffix(w, []byte("\n")), '\r', '\n')
+	d := Deframer{LineMax: 127}
+	got, err := d.Feed(line)
+	if err != nil || !bytes.Equal(got, pkt) {
+		t.Fatalf("128-byte line with CRLF: %v", err)
+	}
+	d.LineMax = 126
+	if _, err := d.Feed(line); !errors.Is(err, ErrLineTooLong) {
+		t.Fatalf("limit 126: %v", err)
+	}
+}

@@ -245,7 +245,8 @@ func (s *Server) dispatch(p Packet) (any, func(), error) {
 		if imgs == nil {
 			imgs = []ImageSlot{}
 		}
-		return ImageStateResponse{Images: imgs}, nil, err
+		split := 0 // Zephyr always sends splitStatus 0 (split images are unsupported)
+		return ImageStateResponse{Images: imgs, SplitStatus: &split}, nil, err
 	case p.Group == GroupImage && p.ID == CmdImageUpload && p.Op == OpWrite:
 		return s.upload(p)
 	case p.Group == GroupImage && p.ID == CmdImageErase && p.Op == OpWrite:
@@ -268,10 +269,14 @@ func (s *Server) dispatch(p Packet) (any, func(), error) {
 
 // upload runs Zephyr's img_mgmt upload state machine.
 func (s *Server) upload(p Packet) (any, func(), error) {
-	var req UploadRequest
-	if err := s.decode(p, &req); err != nil {
+	var in uploadRequestIn
+	if err := s.decode(p, &in); err != nil {
 		return nil, nil, err
 	}
+	if in.Off == nil {
+		return nil, nil, MgmtError(MgmtInvalidValue, "upload request without \"off\"")
+	}
+	req := UploadRequest{Image: in.Image, Len: in.Len, Off: *in.Off, SHA: in.SHA, Data: in.Data, Upgrade: in.Upgrade}
 	d := s.Device
 	up := &s.up
 	image := int(req.Image)

@@ -671,3 +671,72 @@ func TestUploadSHAMismatchReply(t *testing.T) {
 		t.Fatal("a mismatching image could be confirmed")
 	}
 }
+
+// Details real devices and clients depend on: a request without "off" is refused with
+// MGMT_ERR_EINVAL, the image list always carries image, hash and splitStatus 0, and the first
+// chunk holds at least an MCUboot image header (32 bytes).
+func TestZephyrDetails(t *testing.T) {
+	dev := newMemStore(384, 4)
+	srv := &Server{Device: dev}
+	call := func(op Op, id uint8, body []byte) map[string]any {
+		t.Helper()
+		req, _ := MarshalPacket(Header{Op: op, Group: GroupImage, ID: id}, body)
+		reply, _ := srv.Handle(req)
+		p, err := ParsePacket(reply)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]any
+		if err := unmarshalCBOR(p.Body, &m); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	noOff, _ := marshalCBOR(map[string]any{"image": 0, "data": []byte("abc"), "len": 3})
+	if m := call(OpWrite, CmdImageUpload, noOff); m["rc"] != uint64(MgmtInvalidValue) {
+		t.Fatalf("upload without off: %v, want rc 3", m)
+	}
+	m := call(OpRead, CmdImageState, []byte{0xa0})
+	if m["splitStatus"] != uint64(0) {
+		t.Fatalf("image list: splitStatus %v, want 0", m["splitStatus"])
+	}
+	imgs, _ := m["images"].([]any)
+	if len(imgs) == 0 {
+		t.Fatalf("image list: %v", m)
+	}
+	for _, it := range imgs {
+		slot, _ := it.(map[any]any)
+		if _, ok := slot["image"]; !ok {
+			t.Fatalf("slot without image: %v", slot)
+		}
+		if _, ok := slot["hash"]; !ok {
+			t.Fatalf("slot without hash: %v", slot)
+		}
+	}
+
+	l := startPty(t, dev, DefaultLineMax)
+	rec := &recorder{ReadWriter: l.open(t)}
+	c := newTestClient(t, rec, ClientOptions{Timeout: 2 * time.Second})
+	img := testImage(400)
+	if _, err := c.Upload(context.Background(), img, UploadOptions{MaxChunk: 10}); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(dev.candidate(), img) {
+		t.Fatal("device holds different bytes")
+	}
+	fr := NewFrameReader(bytes.NewReader(rec.out.Bytes()))
+	for {
+		pkt, err := fr.ReadPacket()
+		if err != nil {
+			t.Fatal("no upload request on the wire")
+		}
+		p, _ := ParsePacket(pkt)
+		var r UploadRequest
+		if p.Group == GroupImage && p.ID == CmdImageUpload && unmarshalCBOR(p.Body, &r) == nil {
+			if r.Off != 0 || len(r.Data) < 32 {
+				t.Fatalf("first chunk: off %d, %d bytes, want off 0 and >= 32 bytes", r.Off, len(r.Data))
+			}
+			break
+		}
+	}
+}

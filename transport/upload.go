@@ -154,11 +154,17 @@ func (u *uploader) chunkAt(off int, first bool) (int, error) {
 	if n <= 0 {
 		return 0, fmt.Errorf("device buffer of %d bytes is too small for an upload request", u.maxPk+serialOverhead)
 	}
+	fit := n
 	if u.opts.MaxChunk > 0 {
 		n = min(n, u.opts.MaxChunk)
 	}
 	if u.shrink > 0 {
 		n = max(min(n, minChunk), n>>u.shrink)
+	}
+	if first {
+		// MCUboot checks the image header (32 bytes) in the first chunk: never send less, however
+		// small MaxChunk or however much a lossy link shrank the chunks.
+		n = max(n, min(fit, minChunk))
 	}
 	return n, nil
 }
