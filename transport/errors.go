@@ -234,10 +234,6 @@ func (e *DeviceError) legacyCode() int {
 	case ImgErrInvalidSlot, ImgErrInvalidPageOffset, ImgErrInvalidOffset, ImgErrInvalidLength,
 		ImgErrInvalidImageHeader, ImgErrInvalidHash, ImgErrInvalidFlashAddress:
 		return MgmtInvalidValue
-	case ImgErrConfirmationDenied:
-		// DEVIATION: Zephyr sends MGMT_ERR_EUNKNOWN. Kept as EACCESSDENIED until devicesim's
-		// TestSMPPushEnvelope (which checks for it) accepts EUNKNOWN; then drop this case.
-		return MgmtAccessDenied
 	}
 	// FLASH_CONFIG_QUERY_FAIL, VERSION_GET_FAILED, the TLV errors, HASH_NOT_FOUND, the flash and
 	// flash-context errors, HEADER_MAGIC, VECTOR_TABLE, TOO_LARGE, DATA_OVERRUN, UNKNOWN and
