@@ -451,22 +451,9 @@ func encodeText(t *model.TextMap, path string) ([]byte, error) {
 	for _, l := range t.Languages {
 		var k writer
 		k.text(l.Tag)
-		var entries []pair
-		for _, e := range l.Entries {
-			var v writer
-			v.text(e.Text)
-			entries = append(entries, pair{encInt(e.Key), v.buf})
-		}
+		entries := textPairs(l.Entries, nil)
 		for _, c := range l.Components {
-			var ce []pair
-			for _, e := range c.Entries {
-				var v writer
-				v.text(e.Text)
-				ce = append(ce, pair{encInt(e.Key), v.buf})
-			}
-			for _, u := range c.Unknown {
-				ce = append(ce, pair{u.Key, u.Value})
-			}
+			ce := textPairs(c.Entries, c.Unknown)
 			if err := checkDuplicates(ce, path+"/"+l.Tag); err != nil {
 				return nil, err
 			}
@@ -490,4 +477,18 @@ func encodeText(t *model.TextMap, path string) ([]byte, error) {
 	var w writer
 	w.mapOf(langs)
 	return w.buf, nil
+}
+
+// textPairs encodes the int => tstr entries of a text map, followed by its unknown members.
+func textPairs(entries []model.TextEntry, unknown []model.RawMember) []pair {
+	out := make([]pair, 0, len(entries)+len(unknown))
+	for _, e := range entries {
+		var v writer
+		v.text(e.Text)
+		out = append(out, pair{encInt(e.Key), v.buf})
+	}
+	for _, u := range unknown {
+		out = append(out, pair{u.Key, u.Value})
+	}
+	return out
 }
