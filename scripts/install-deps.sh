@@ -2,7 +2,8 @@
 # Installs the Debian packages that building and testing SUIT Studio needs, only those missing.
 set -euo pipefail
 pkgs=(gcc libc6-dev pkg-config libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev
-  libxi-dev libxxf86vm-dev xvfb xauth x11-utils imagemagick softhsm2 opensc openssl locales)
+  libxi-dev libxxf86vm-dev xvfb xauth x11-utils imagemagick softhsm2 opensc openssl locales
+  python3 python3-click python3-cryptography python3-intelhex python3-cbor2 python3-yaml xdotool)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
