@@ -424,39 +424,6 @@ func DecodeHexText(data []byte) ([]byte, bool) {
 	return out, true
 }
 
-// WriteFileAtomic writes data to a temporary file in the same directory, syncs it and renames
-// it into place, so a failure never leaves half a file under name.
-func WriteFileAtomic(name string, data []byte, perm os.FileMode) error {
-	f, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".tmp*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	fail := func(err error) error {
-		f.Close()
-		os.Remove(tmp)
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		return fail(err)
-	}
-	if err := f.Sync(); err != nil {
-		return fail(err)
-	}
-	if err := f.Chmod(perm); err != nil {
-		return fail(err)
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	if err := os.Rename(tmp, name); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return nil
-}
-
 // State is the studio's per-user state directory: recovery files and the recent-files list.
 type State struct {
 	Dir string

@@ -179,29 +179,11 @@ func (s *SimSession) Save() error {
 		files["external-flash.bin"] = ext
 	}
 	for name, data := range files {
-		if err := writeAtomic(filepath.Join(s.dir, name), data); err != nil {
+		if err := WriteFileAtomic(filepath.Join(s.dir, name), data, 0o644); err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-func writeAtomic(name string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".tmp*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return err
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return os.Rename(tmp, name)
 }
 
 // SimRun is what one run needs besides the envelope.

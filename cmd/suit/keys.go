@@ -132,9 +132,12 @@ func runKeys(env *cmdEnv, args []string) error {
 	case "export":
 		format := fs.String("format", "pem", "pem (SubjectPublicKeyInfo), cose (COSE_Key CBOR) or c (C array for a device)")
 		name := fs.String("name", "", "C identifier of the array (format c)")
-		out := fs.String("o", "", "output file (default: standard output)")
+		out := outputFlag(fs, "o", "output file (default: standard output)", nil)
 		pos, err := parseFlags(fs, args[1:])
 		if err != nil {
+			return err
+		}
+		if err := out.check(); err != nil {
 			return err
 		}
 		if len(pos) != 1 {
@@ -144,7 +147,7 @@ func runKeys(env *cmdEnv, args []string) error {
 		if err != nil {
 			return keyErr(err)
 		}
-		return writeOutput(env, *out, b, *format == app.FormatCOSEKey)
+		return out.write(env, b, *format == app.FormatCOSEKey)
 	case "import":
 		name := fs.String("name", "", "name in the trust store (default: the file name)")
 		dir := fs.String("trust-dir", "", "trust store directory (default $XDG_CONFIG_HOME/suit-studio/trust)")

@@ -56,10 +56,13 @@ func simRun(env *cmdEnv, args []string) error {
 	tamper := fs.Int("tamper", -1, "flip the bits of this byte of the staged envelope before processing")
 	rollback := fs.Int64("rollback-to", -1, "fault injection: rewrite the stored sequence number to N before processing")
 	asJSON := fs.Bool("json", false, "print one JSON object per step, then the record")
-	receiptOut := fs.String("receipt", "", "RFC 4108 packages: write the device's load receipt or load error (DER) to FILE")
+	receiptOut := outputFlag(fs, "receipt", "RFC 4108 packages: write the device's load receipt or load error (DER) to FILE", nil)
 	pf := addProvFlags(fs)
 	pos, err := parseFlags(fs, args)
 	if err != nil {
+		return err
+	}
+	if err := receiptOut.check(); err != nil {
 		return err
 	}
 	if len(pos) != 1 {
@@ -116,8 +119,8 @@ func simRun(env *cmdEnv, args []string) error {
 		if res.Code != 0 && !*asJSON {
 			fmt.Fprintf(env.stdout, "load error: %s (%d)\n", res.Code, int(res.Code))
 		}
-		if *receiptOut != "" && res.Report != nil {
-			if err := writeOutput(env, *receiptOut, res.Report, true); err != nil {
+		if *receiptOut.name != "" && res.Report != nil {
+			if err := receiptOut.write(env, res.Report, true); err != nil {
 				return err
 			}
 		}
