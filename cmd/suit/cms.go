@@ -160,7 +160,7 @@ func cmsVerify(env *cmdEnv, args []string) error {
 	if err != nil {
 		code := cms.CodeOf(err)
 		fmt.Fprintf(env.stdout, "INVALID: %s (%d)\n", code, int(code))
-		return negative("", "%v", err)
+		return negativeBecause(err, "", "%v", err)
 	}
 	fmt.Fprintf(env.stdout, "valid: firmware package %s version %d, %d bytes, signed by subjectKeyIdentifier %x\n", p.ID.OID, p.ID.Version, len(p.Firmware), p.SubjectKeyID)
 	return nil

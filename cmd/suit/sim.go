@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"github.com/suit-studio/suit-studio/app"
+	"github.com/suit-studio/suit-studio/codec/cms"
+	"github.com/suit-studio/suit-studio/codec/suit"
 	"github.com/suit-studio/suit-studio/devicesim"
 )
 
@@ -143,7 +145,20 @@ func simRun(env *cmdEnv, args []string) error {
 	case devicesim.NoBoot:
 		return negative("the manifest's validate/load/invoke sequences fail on this device", "the update was installed but the device does not boot: %s", rec.Reason)
 	}
-	return negative(refusalHint(rec), "the device refused the envelope: %s", rec.Reason)
+	return negativeBecause(inputProblem(envelope), refusalHint(rec), "the device refused the envelope: %s", rec.Reason)
+}
+
+// inputProblem is the tool's own decoders' verdict on the input (nil when it is well-formed): a
+// device refusing input that 'suit verify' or 'suit cms verify' would call malformed exits 2 as
+// they do, while a refusal of well-formed input (or of a byte tampered in the device's flash)
+// stays a negative verdict.
+func inputProblem(b []byte) error {
+	if app.IsCMSPackage(b) {
+		_, err := cms.Parse(b)
+		return err
+	}
+	_, err := suit.Decode(b)
+	return err
 }
 
 func refusalHint(rec *devicesim.Record) string {
