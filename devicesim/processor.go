@@ -223,7 +223,7 @@ func (p *proc) load(src source, fl *Flash, base int) error {
 	if err := p.parseManifest(); err != nil {
 		return err
 	}
-	return nil
+	return p.checkPayloadsNamed()
 }
 
 func (p *proc) scanEnvelope() error {
@@ -373,7 +373,10 @@ func (p *proc) authenticate() error {
 	if err != nil {
 		return p.failErr(-1, step, "", err)
 	}
-	c = newCursor(p.envSrc, "authentication wrapper", ao, ao+an)
+	c, err = newItemCursor(p.envSrc, "authentication wrapper", ao, ao+an)
+	if err != nil {
+		return p.failErr(-1, step, "", err)
+	}
 	n, err := c.array()
 	if err != nil {
 		return p.failErr(-1, step, "", err)
@@ -489,7 +492,10 @@ func coseAlgName(a int64) string {
 func (p *proc) verifyBlock(i int, r rng, d []byte) (bool, error) {
 	cmd := "verify signature"
 	arg := fmt.Sprintf("authentication block %d", i)
-	c := newCursor(p.envSrc, fmt.Sprintf("authentication block %d", i), r.off, r.end)
+	c, err := newItemCursor(p.envSrc, fmt.Sprintf("authentication block %d", i), r.off, r.end)
+	if err != nil {
+		return false, err
+	}
 	tag, ok, err := c.optTag()
 	if err != nil {
 		return false, err
@@ -517,7 +523,13 @@ func (p *proc) verifyBlock(i int, r rng, d []byte) (bool, error) {
 	if pn > 32 {
 		return false, p.fail(false, -1, cmd, arg, ErrUnsupported, "protected header of %d bytes is larger than this device accepts (32)", pn)
 	}
-	if err := c.skip(); err != nil { // unprotected header: nothing in it is trusted
+	// Unprotected header: nothing in it is trusted, but it is a map (RFC 9052 §3).
+	if major, _, _, err := c.peek(); err != nil {
+		return false, err
+	} else if major != majMap {
+		return false, p.fail(false, -1, cmd, arg, ErrMalformed, "COSE_Sign1 unprotected header is a %s, not a map", majorName(major))
+	}
+	if err := c.skip(); err != nil {
 		return false, err
 	}
 	if v, err := c.simple(); err != nil || v != simNull {
@@ -621,7 +633,10 @@ func (p *proc) verifyWith(a anchor, msg, sig []byte) (bool, error) {
 }
 
 func protectedAlg(prot []byte) (int64, error) {
-	c := newCursor(ramSource(prot), "protected header", 0, len(prot))
+	c, err := newItemCursor(ramSource(prot), "protected header", 0, len(prot))
+	if err != nil {
+		return 0, err
+	}
 	n, err := c.mapHead()
 	if err != nil {
 		return 0, err
@@ -684,7 +699,9 @@ func (p *proc) parseManifest() error {
 		return p.failErr(-1, "read manifest", "", err)
 	}
 	p.manBody = buf[mo : mo+mn]
-	c = newCursor(ramSource(p.manBody), "manifest", 0, mn)
+	if c, err = newItemCursor(ramSource(p.manBody), "manifest", 0, mn); err != nil {
+		return p.failErr(-1, "read manifest", "", err)
+	}
 	if tag, ok, err := c.optTag(); err != nil || ok {
 		return p.fail(false, -1, "read manifest", "", ErrMalformed, "the manifest inside an envelope must not be tagged (found tag %d)", tag)
 	}
@@ -797,7 +814,10 @@ func (p *proc) parseManifest() error {
 
 func (p *proc) parseCommon(common []byte) error {
 	const cmd = "check components"
-	c := newCursor(ramSource(common), "common", 0, len(common))
+	c, err := newItemCursor(ramSource(common), "common", 0, len(common))
+	if err != nil {
+		return p.failErr(-1, cmd, "", err)
+	}
 	n, err := c.mapHead()
 	if err != nil {
 		return p.failErr(-1, cmd, "", err)
