@@ -348,9 +348,15 @@ func (p *proc) readSrc(what string, r rng) (*Block, error) {
 	return b, nil
 }
 
-func (p *proc) hashBuf(b []byte) [32]byte {
+// hashBuf hashes a buffer held in RAM; the SHA-256 state is charged while it runs.
+func (p *proc) hashBuf(what string, b []byte) ([32]byte, error) {
+	ctx, err := p.d.RAM.alloc("SHA-256 context ("+what+")", SHA256CtxSize, false)
+	if err != nil {
+		return [32]byte{}, err
+	}
+	defer ctx.Free()
 	p.d.chargeHash(len(b))
-	return sha256.Sum256(b)
+	return sha256.Sum256(b), nil
 }
 
 func (p *proc) authenticate() error {
@@ -361,12 +367,9 @@ func (p *proc) authenticate() error {
 		return p.failErr(-1, step, "", err)
 	}
 	p.man = man
-	hctx, err := p.alloc("SHA-256 context", SHA256CtxSize, false)
-	if err != nil {
+	if p.digest, err = p.hashBuf("manifest digest", man.Buf); err != nil {
 		return p.failErr(-1, step, "", err)
 	}
-	p.digest = p.hashBuf(man.Buf)
-	hctx.Free()
 
 	c := newCursor(p.envSrc, "authentication wrapper", p.authItem.off, p.authItem.end)
 	ao, an, err := c.bstr()
@@ -607,6 +610,11 @@ func (p *proc) verifyBlock(i int, r rng, d []byte) (bool, error) {
 func (p *proc) verifyWith(a anchor, msg, sig []byte) (bool, error) {
 	switch a.kind {
 	case anchorP256:
+		// Hash the Sig_structure first (its SHA-256 state is freed), then verify.
+		h, err := p.hashBuf("Sig_structure", msg)
+		if err != nil {
+			return false, err
+		}
 		ctx, err := p.d.RAM.alloc("P-256 verify context", P256VerifyCtxSize, false)
 		if err != nil {
 			return false, err
@@ -618,7 +626,6 @@ func (p *proc) verifyWith(a anchor, msg, sig []byte) (bool, error) {
 			return false, nil
 		}
 		pub := &ecdsa.PublicKey{Curve: elliptic.P256(), X: x, Y: y}
-		h := p.hashBuf(msg)
 		return ecdsa.Verify(pub, h[:], new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:])), nil
 	case anchorEd25519:
 		ctx, err := p.d.RAM.alloc("Ed25519 verify context", Ed25519VerifyCtxSize, false)
@@ -979,7 +986,9 @@ func (p *proc) checkSevered() error {
 			if err != nil {
 				return p.failErr(-1, cmd, "", err)
 			}
-			got = p.hashBuf(b.Buf)
+			if got, err = p.hashBuf("severed "+name, b.Buf); err != nil {
+				return p.failErr(-1, cmd, "", err)
+			}
 			c := newCursor(ramSource(b.Buf), name, 0, len(b.Buf))
 			o, l, err := c.bstr()
 			if err != nil {
@@ -987,11 +996,10 @@ func (p *proc) checkSevered() error {
 			}
 			s.buf = b.Buf[o : o+l]
 		} else {
-			h := sha256.New()
-			if err := p.d.hashRegion(p.envFlash, p.envBase+r.off, r.n(), h); err != nil {
+			var err error
+			if got, err = p.d.regionDigest(p.envFlash, p.envBase+r.off, r.n()); err != nil {
 				return p.failErr(-1, cmd, "", err)
 			}
-			copy(got[:], h.Sum(nil))
 		}
 		arg := fmt.Sprintf("SHA-256 over the %d-byte envelope member %d", r.n(), key)
 		if subtle.ConstantTimeCompare(got[:], s.digest) != 1 {
