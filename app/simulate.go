@@ -223,14 +223,9 @@ func (s *SimSession) Run(ctx context.Context, envelope []byte, r SimRun) (*devic
 	d.PowerCutAt(cut)
 	var rec *devicesim.Record
 	if err := d.Stage(envelope); err != nil {
-		rec = &devicesim.Record{Outcome: devicesim.Refused, Reason: err.Error(), Err: err, RAMBudget: d.RAM.Budget()}
-		if errors.Is(err, devicesim.ErrPowerCut) {
-			rec.Outcome = devicesim.PowerCut
-			rec.Reason = "power cut while staging the envelope"
-		} else {
-			b := d.Restart()
-			rec.Booted, rec.BootedImage, rec.BootReason = b.Booted, b.BootedImage, b.BootReason
-		}
+		// The record shows what the device still holds (stored sequence number, the boot of the
+		// old image), not an empty one.
+		rec = d.RefuseStaging(err)
 	} else {
 		if r.TamperAt >= 0 && r.TamperAt < len(envelope) {
 			_ = d.TamperStaged(r.TamperAt)
@@ -290,11 +285,7 @@ func (s *SimSession) RunCMS(ctx context.Context, pkg []byte, id devicesim.CMSIde
 	d.PowerCutAt(r.PowerCutAt)
 	var res *devicesim.CMSResult
 	if err := d.Stage(pkg); err != nil {
-		rec := &devicesim.Record{Outcome: devicesim.Refused, Reason: err.Error(), Err: err, RAMBudget: d.RAM.Budget()}
-		if errors.Is(err, devicesim.ErrPowerCut) {
-			rec.Outcome = devicesim.PowerCut
-		}
-		res = &devicesim.CMSResult{Record: rec}
+		res = d.RefuseCMSStaging(err, id)
 	} else {
 		res = d.LoadCMS(id)
 	}

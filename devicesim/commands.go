@@ -13,7 +13,10 @@ import (
 // execSeq runs one SUIT_Command_Sequence held in RAM. top marks a section (shared, validate, ...)
 // as opposed to a sequence nested in try-each or run-sequence.
 func (p *proc) execSeq(seq []byte, top bool) error {
-	c := newCursor(ramSource(seq), p.seqName, 0, len(seq))
+	c, err := newItemCursor(ramSource(seq), p.seqName, 0, len(seq))
+	if err != nil {
+		return p.failErr(-1, "read "+p.seqName, "", err)
+	}
 	n, err := c.array()
 	if err != nil {
 		return p.failErr(-1, "read "+p.seqName, "", err)
