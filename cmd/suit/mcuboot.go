@@ -140,7 +140,7 @@ func runMCUbootSign(env *cmdEnv, args []string) error {
 	}
 	img, err := app.SignMCUboot(app.MCUbootSignRequest{Firmware: fw, Key: key, Options: o, Envelope: envelope})
 	if err != nil {
-		return mcubootSignErr(err)
+		return mcubootSignErr(err, pos[0])
 	}
 	if err := writeOutput(env, *out, img, true); err != nil {
 		return err
@@ -158,14 +158,14 @@ func runMCUbootSign(env *cmdEnv, args []string) error {
 	return nil
 }
 
-func mcubootSignErr(err error) error {
+func mcubootSignErr(err error, name string) error {
 	switch {
 	case errors.Is(err, app.ErrManifestMismatch):
 		return inputErr(err, "make the manifest from the same app.bin (suit create with its image), sign it, then export", "the SUIT envelope does not fit this image")
 	case errors.Is(err, app.ErrEnvelopeUnsigned):
 		return inputErr(err, "suit sign --key KEY -o envelope.suit envelope.suit", "the SUIT envelope is not signed")
 	case errors.Is(err, mcuboot.ErrHeaderArea):
-		return inputErr(err, "give --pad-header for a bare binary, or --header-size with the board's CONFIG_ROM_START_OFFSET", "the input has no empty header area")
+		return inputErr(err, "give --pad-header for a bare binary, or --header-size with the board's CONFIG_ROM_START_OFFSET", "%s", name)
 	case errors.Is(err, mcuboot.ErrUnsupported):
 		return inputErr(err, "MCUboot takes Ed25519, ECDSA P-256/P-384 and RSA-2048/3072 keys", "the key cannot sign an MCUboot image")
 	case errors.Is(err, mcuboot.ErrTooLarge), errors.Is(err, mcuboot.ErrOptions):
