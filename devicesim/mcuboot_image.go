@@ -236,7 +236,7 @@ func (d *Device) mbValidate(slotName string, slot Region) (*mbImage, error) {
 			}
 		case typ == d.mb.sigTLV:
 			if keyID < 0 {
-				continue // MCUboot ignores a signature whose key it does not know
+				break // MCUboot ignores a signature whose key it does not know
 			}
 			if n > MCUbootSigBufSize {
 				return nil, fail("signature TLV", "", ErrInvalid, "signature TLV of %d bytes", n)
