@@ -132,7 +132,9 @@ func (d *Device) MCUbootMaxImageSize() int {
 // "MBKY" | count u8 | per key: kind u8, length u8, SubjectPublicKeyInfo DER.
 const mbKeyTableSize = 512
 
-func (mb *mcubootBoard) keyTableOff() int { return mb.bootloader.Offset + mb.bootloader.Size - mbKeyTableSize }
+func (mb *mcubootBoard) keyTableOff() int {
+	return mb.bootloader.Offset + mb.bootloader.Size - mbKeyTableSize
+}
 
 func (d *Device) mbKeys() ([]mbKey, error) {
 	buf, err := d.RAM.alloc("key table read buffer", 64, true)

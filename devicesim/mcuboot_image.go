@@ -317,32 +317,37 @@ func (d *Device) mbReadInfo(slot Region) (h mbHeader, hash []byte, rc int) {
 	if h.Magic != mbImageMagic {
 		return h, nil, mbImgErrMagic
 	}
-	off := h.tlvOff()
-	var info [4]byte
+	// As img_mgmt_read_info walks the TLVs, quirks included: the end is 4 bytes past the area
+	// (it_tlv_tot counts the info header too), an erased TLV is recognised by type 0xff, and after
+	// the hash TLV's header the walk goes on from the hash value itself.
 	read := func(p []byte, at int) bool {
 		return at >= 0 && at+len(p) <= slot.Size && slot.Flash.ReadAt(p, slot.Offset+at) == nil
 	}
-	if !read(info[:], off) {
-		return h, nil, mbImgErrNoTLVs
-	}
-	if binary.LittleEndian.Uint16(info[:]) == mbTLVProtInfoMagic {
-		off += int(binary.LittleEndian.Uint16(info[2:]))
-		if !read(info[:], off) {
-			return h, nil, mbImgErrNoTLVs
+	findTLVs := func(start int, magic uint16) (int, int, int) {
+		var info [4]byte
+		if !read(info[:], start) {
+			return 0, 0, mbImgErrFlashRead
 		}
+		if binary.LittleEndian.Uint16(info[:]) != magic {
+			return 0, 0, mbImgErrNoTLVs
+		}
+		return start + 4, start + 4 + int(binary.LittleEndian.Uint16(info[2:])), 0
 	}
-	if binary.LittleEndian.Uint16(info[:]) != mbTLVInfoMagic {
+	off := h.tlvOff()
+	if _, pend, rc := findTLVs(off, mbTLVProtInfoMagic); rc == 0 {
+		off = pend - 4
+	}
+	off, end, rc := findTLVs(off, mbTLVInfoMagic)
+	if rc != 0 {
 		return h, nil, mbImgErrNoTLVs
 	}
-	end := off + 4 + int(binary.LittleEndian.Uint16(info[2:]))
-	off += 4
 	for off+4 <= end {
 		var tl [4]byte
 		if !read(tl[:], off) {
 			return h, nil, mbImgErrFlashRead
 		}
 		typ, n := binary.LittleEndian.Uint16(tl[:]), int(binary.LittleEndian.Uint16(tl[2:]))
-		if typ == 0xffff && n == 0xffff {
+		if typ == 0xff && n == 0xffff {
 			return h, nil, mbImgErrInvalidTLV
 		}
 		if typ != mbTLVSHA256 || n != 32 {
@@ -352,11 +357,14 @@ func (d *Device) mbReadInfo(slot Region) (h mbHeader, hash []byte, rc int) {
 		if hash != nil {
 			return h, nil, mbImgErrMultipleHashes
 		}
+		off += 4
 		hash = make([]byte, 32)
-		if off+4+32 > end || !read(hash, off+4) {
+		if off+32 > end {
 			return h, nil, mbImgErrTLVSize
 		}
-		off += 4 + 32
+		if !read(hash, off) {
+			return h, nil, mbImgErrFlashRead
+		}
 	}
 	if hash == nil {
 		return h, nil, mbImgErrHashNotFound

@@ -331,4 +331,3 @@ func (s *SMPDevice) mbErase(slot int) error {
 }
 
 var _ transport.UploadInspector = (*SMPDevice)(nil)
-

@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"testing"
 )
 
@@ -22,23 +23,37 @@ import (
 const imgtoolRun = "../../shared/tools/imgtool/run"
 
 type mbTestKey struct {
-	path string
+	name string
+	pem  []byte
 	pub  crypto.PublicKey
 }
 
-// mbKey makes a key of kind "p256" or "ed25519" and writes it as the PKCS#8 PEM imgtool reads.
-func mbNewKey(t testing.TB, kind string) mbTestKey {
+// Keys and signed images are shared by the tests of one run: imgtool is half a second of Python
+// per image (more on a loaded machine), and the tests need the same few images.
+var (
+	mbCacheMu sync.Mutex
+	mbKeys    = map[string]mbTestKey{}
+	mbImages  = map[mbJob][]byte{}
+)
+
+// mbTKey returns the test key name: "A" and "B" are P-256 keys, "E" an Ed25519 key, made once and
+// kept as the PKCS#8 PEM imgtool reads.
+func mbTKey(t testing.TB, name string) mbTestKey {
 	t.Helper()
+	mbCacheMu.Lock()
+	defer mbCacheMu.Unlock()
+	if k, ok := mbKeys[name]; ok {
+		return k
+	}
 	var priv crypto.Signer
-	switch kind {
-	case "p256":
-		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if name == "E" {
+		_, k, err := ed25519.GenerateKey(rand.Reader)
 		if err != nil {
 			t.Fatal(err)
 		}
 		priv = k
-	case "ed25519":
-		_, k, err := ed25519.GenerateKey(rand.Reader)
+	} else {
+		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -48,35 +63,75 @@ func mbNewKey(t testing.TB, kind string) mbTestKey {
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(t.TempDir(), kind+".pem")
-	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return mbTestKey{path: path, pub: priv.Public()}
+	k := mbTestKey{name: name, pem: pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), pub: priv.Public()}
+	mbKeys[name] = k
+	return k
 }
 
 // mbSign signs a body of n pseudo-random bytes as version ver with imgtool (header 0x200, padded
 // header, for the 40 KiB secondary slot).
 func mbSign(t testing.TB, k mbTestKey, ver string, seed uint32, n int) []byte {
 	t.Helper()
+	return mbSignMany(t, mbJob{k.name, ver, seed, n})[0]
+}
+
+type mbJob struct {
+	key  string
+	ver  string
+	seed uint32
+	n    int
+}
+
+// mbSignMany runs imgtool for each job not signed before, in parallel.
+func mbSignMany(t testing.TB, jobs ...mbJob) [][]byte {
+	t.Helper()
 	if _, err := os.Stat(imgtoolRun); err != nil {
 		t.Skipf("MCUboot's imgtool is not at %s: %v", imgtoolRun, err)
 	}
 	dir := t.TempDir()
-	in, out := filepath.Join(dir, "body.bin"), filepath.Join(dir, "signed.bin")
-	if err := os.WriteFile(in, testImage(seed, n), 0o644); err != nil {
-		t.Fatal(err)
+	out := make([][]byte, len(jobs))
+	errs := make([]error, len(jobs))
+	var wg sync.WaitGroup
+	for i, j := range jobs {
+		mbCacheMu.Lock()
+		img, ok := mbImages[j]
+		mbCacheMu.Unlock()
+		if ok {
+			out[i] = bytes.Clone(img)
+			continue
+		}
+		key := mbTKey(t, j.key)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			in, signed := filepath.Join(dir, fmt.Sprintf("body%d.bin", i)), filepath.Join(dir, fmt.Sprintf("signed%d.bin", i))
+			kf := filepath.Join(dir, fmt.Sprintf("key%d.pem", i))
+			if errs[i] = os.WriteFile(kf, key.pem, 0o600); errs[i] != nil {
+				return
+			}
+			if errs[i] = os.WriteFile(in, testImage(j.seed, j.n), 0o644); errs[i] != nil {
+				return
+			}
+			cmd := exec.Command(imgtoolRun, "sign", "--key", kf, "--version", j.ver, "--header-size", "0x200",
+				"--slot-size", "0xa000", "--pad-header", in, signed)
+			if b, err := cmd.CombinedOutput(); err != nil {
+				errs[i] = fmt.Errorf("imgtool sign: %v\n%s", err, b)
+				return
+			}
+			if out[i], errs[i] = os.ReadFile(signed); errs[i] == nil {
+				mbCacheMu.Lock()
+				mbImages[j] = bytes.Clone(out[i])
+				mbCacheMu.Unlock()
+			}
+		}()
 	}
-	cmd := exec.Command(imgtoolRun, "sign", "--key", k.path, "--version", ver, "--header-size", "0x200",
-		"--slot-size", "0xa000", "--pad-header", in, out)
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("imgtool sign: %v\n%s", err, b)
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
-	img, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return img
+	return out
 }
 
 // mbHashTLV is the image's SHA-256 TLV as imgtool wrote it (found independently of the device
@@ -149,9 +204,9 @@ func TestMCUbootLayout(t *testing.T) {
 // sim run on the board: a test swap, the revert at the next reset, and every way an image can be
 // bad (altered body, another key, the other signature type, not an MCUboot image at all).
 func TestMCUbootTestSwapAndRevert(t *testing.T) {
-	ka := mbNewKey(t, "p256")
-	v1 := mbSign(t, ka, "1.0.0", 1, 5000)
-	v2 := mbSign(t, ka, "1.1.0", 2, 9000)
+	ka := mbTKey(t, "A")
+	imgs := mbSignMany(t, mbJob{"A", "1.0.0", 1, 5000}, mbJob{"A", "1.2.3", 2, 9000})
+	v1, v2 := imgs[0], imgs[1]
 	d := mbDevice(t, v1, ka)
 
 	var events []Event
@@ -204,13 +259,12 @@ func hasArg(evs []Event, prefix string) bool {
 }
 
 func TestMCUbootBadImagesNeverBoot(t *testing.T) {
-	ka, kb, ke := mbNewKey(t, "p256"), mbNewKey(t, "p256"), mbNewKey(t, "ed25519")
-	v1 := mbSign(t, ka, "1.0.0", 1, 5000)
-	good := mbSign(t, ka, "2.0.0", 2, 6000)
+	ka, ke := mbTKey(t, "A"), mbTKey(t, "E")
+	imgs := mbSignMany(t, mbJob{"A", "1.0.0", 1, 5000}, mbJob{"A", "2.0.0", 2, 6000}, mbJob{"B", "2.0.0", 2, 6000},
+		mbJob{"E", "2.0.0", 2, 6000}, mbJob{"E", "1.0.0", 7, 3000})
+	v1, good, otherKey, edImage, e1 := imgs[0], imgs[1], imgs[2], imgs[3], imgs[4]
 	flipped := bytes.Clone(good)
 	flipped[0x200+100] ^= 0x01
-	otherKey := mbSign(t, kb, "2.0.0", 2, 6000)
-	edImage := mbSign(t, ke, "2.0.0", 2, 6000)
 	for _, c := range []struct {
 		name string
 		img  []byte
@@ -242,7 +296,6 @@ func TestMCUbootBadImagesNeverBoot(t *testing.T) {
 		})
 	}
 	t.Run("Ed25519 board", func(t *testing.T) {
-		e1 := mbSign(t, ke, "1.0.0", 7, 3000)
 		d := mbDevice(t, e1, ke)
 		if err := d.Stage(good); err != nil {
 			t.Fatal(err)
@@ -279,8 +332,8 @@ func TestMCUbootBadImagesNeverBoot(t *testing.T) {
 // A permanent swap needs no confirmation; an empty primary slot boots nothing until an image is
 // swapped in.
 func TestMCUbootPermanentAndEmpty(t *testing.T) {
-	ka := mbNewKey(t, "p256")
-	v2 := mbSign(t, ka, "2.0.0", 2, 7000)
+	ka := mbTKey(t, "A")
+	v2 := mbSign(t, ka, "2.0.0", 2, 6000)
 	d := mbDevice(t, nil, ka)
 	if rec := d.Restart(); rec.Outcome != NoBoot || !errors.Is(rec.Err, errMBNoImage) {
 		t.Fatalf("empty device: %+v", rec)
@@ -356,9 +409,9 @@ func mbCutEverywhere(t *testing.T, setup func(t *testing.T) *Device, want []byte
 }
 
 func TestMCUbootPowerCutAtEveryFlashOp(t *testing.T) {
-	ka := mbNewKey(t, "p256")
-	v1 := mbSign(t, ka, "1.0.0", 1, 5000)
-	v2 := mbSign(t, ka, "1.1.0", 2, 9000)
+	ka := mbTKey(t, "A")
+	imgs := mbSignMany(t, mbJob{"A", "1.0.0", 1, 5000}, mbJob{"A", "1.2.3", 2, 9000})
+	v1, v2 := imgs[0], imgs[1]
 	base := mbDevice(t, v1, ka)
 	if err := base.Stage(v2); err != nil {
 		t.Fatal(err)
