@@ -111,6 +111,8 @@ func (prov SimProvisioning) resolve() (devicesim.Provisioning, error) {
 			return p, fmt.Errorf("%w: vendor ID and class ID must both be 16 bytes (UUIDs)", ErrSimInput)
 		}
 		p.VendorID, p.ClassID = prov.VendorID, prov.ClassID
+	case prov.Config.Board == devicesim.BoardMCUboot:
+		// MCUboot checks signatures only: no vendor or class IDs.
 	default:
 		return p, fmt.Errorf("%w: the device needs a vendor and class: a vendor domain and model, or a vendor ID and class ID", ErrSimInput)
 	}

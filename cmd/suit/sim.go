@@ -23,7 +23,7 @@ var simServeHook func(env *cmdEnv, args []string) error
 func init() {
 	register(&command{
 		name: "sim",
-		usage: "sim run --trust PUB [--trust PUB ...] [--vendor-domain D --model M | --vendor-id HEX --class-id HEX] " +
+		usage: "sim run [--board suit|mcuboot] --trust PUB [--trust PUB ...] [--vendor-domain D --model M | --vendor-id HEX --class-id HEX] " +
 			"[--device-id HEX] [--sequence N] [--image FILE] [--payload URI=FILE ...] [--power-cut-at N] [--tamper OFFSET] [--rollback-to N] [--state DIR] [--json] " +
 			"[--hw-type OID --hw-serial HEX --receipt FILE] ENVELOPE|PACKAGE\n" +
 			"       suit sim serve ...",
