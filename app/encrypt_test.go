@@ -130,7 +130,9 @@ func TestEncryptPayloadPipeline(t *testing.T) {
 	_ = imageFile
 }
 
-func signerOpts() signer.LoadOptions { return signer.LoadOptions{Getenv: func(string) string { return "" }} }
+func signerOpts() signer.LoadOptions {
+	return signer.LoadOptions{Getenv: func(string) string { return "" }}
+}
 
 func mustHexApp(t testing.TB, s string) []byte {
 	t.Helper()
