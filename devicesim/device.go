@@ -24,6 +24,9 @@ type Config struct {
 	ChunkSize      int    // transfer buffer for copying and hashing, default 256 B
 	MaxTrust       int    // trust anchors the state area holds, default 4
 	MaxCommands    int    // watchdog: commands one procedure may execute, default 2000
+	// ComponentAliases maps other component identifiers (the single byte string) onto the
+	// device's own, e.g. "plaintext-firmware" -> h'00' for the firmware-encryption examples.
+	ComponentAliases map[string][]byte
 }
 
 func (c Config) withDefaults() Config {
@@ -103,6 +106,7 @@ type devComp struct {
 // Device is the simulated Class 1 device.
 type Device struct {
 	cfg   Config
+	keys  []DeviceKey // decryption and MAC keys (decrypt.go)
 	Int   *Flash
 	Ext   *Flash // nil when the device has no external flash
 	RAM   *RAM
