@@ -34,6 +34,9 @@ type SimProvisioning struct {
 	Sequence     uint64 // stored sequence number
 	Image        []byte // factory image for [h'00']; nil = the device's generated demo image
 	Config       devicesim.Config
+	// Keys the device holds for payload decryption and COSE_Mac0 (app/simkeys.go). They are not
+	// part of the saved flash state: they are given again for a loaded device.
+	Keys []devicesim.DeviceKey
 }
 
 // simStateFile holds the device's configuration beside its flash images.
@@ -60,6 +63,7 @@ type SimSession struct {
 func NewSimSession(prov SimProvisioning, dir string) (*SimSession, bool, error) {
 	if dir != "" {
 		if s, err := loadSimSession(dir); err == nil {
+			s.Device.SetKeys(prov.Keys)
 			return s, true, nil
 		} else if !errors.Is(err, os.ErrNotExist) {
 			return nil, false, err
@@ -76,6 +80,7 @@ func NewSimSession(prov SimProvisioning, dir string) (*SimSession, bool, error) 
 	if err := d.Provision(p); err != nil {
 		return nil, false, fmt.Errorf("%w: %v", ErrSimInput, err)
 	}
+	d.SetKeys(prov.Keys)
 	return &SimSession{Device: d, dir: dir}, false, nil
 }
 

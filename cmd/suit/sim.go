@@ -24,7 +24,7 @@ func init() {
 	register(&command{
 		name: "sim",
 		usage: "sim run [--board suit|mcuboot] --trust PUB [--trust PUB ...] [--vendor-domain D --model M | --vendor-id HEX --class-id HEX] " +
-			"[--device-id HEX] [--sequence N] [--image FILE] [--payload URI=FILE ...] [--power-cut-at N] [--tamper OFFSET] [--rollback-to N] [--state DIR] [--json] " +
+			"[--device-id HEX] [--sequence N] [--image FILE] [--payload URI=FILE ...] [--device-key [KID=]FILE ...] [--component-alias NAME=HEX ...] [--power-cut-at N] [--tamper OFFSET] [--rollback-to N] [--state DIR] [--json] " +
 			"[--hw-type OID --hw-serial HEX --receipt FILE] ENVELOPE|PACKAGE\n" +
 			"       suit sim serve ...",
 		summary: "simulate a Class 1 device (10 KiB RAM, 100 KiB flash) processing an envelope step by step",
