@@ -821,6 +821,9 @@ func (p *proc) fetch(i int, name string) error {
 		}
 		return p.fail(false, i, name, arg, ErrPayloadUnavailable, "payload not available: the envelope has no integrated payload %q", uri)
 	}
+	if nf, ok := p.fetcher.(NetFetcher); ok && nf.Streams(uri) {
+		return p.fetchNet(i, name, arg, nf, uri) // fetch_net.go: streamed over HTTP or CoAP
+	}
 	if p.fetcher == nil {
 		return p.fail(false, i, name, arg, ErrPayloadUnavailable, "payload not available: nothing serves %q (map a file to this URI)", uri)
 	}
