@@ -53,7 +53,11 @@ func (p *proc) execSeq(seq []byte, top bool) error {
 			return p.fail(false, -1, model.CommandName(label), "", ErrAbort,
 				"watchdog: more than %d commands executed in one procedure (nested try-each/run-sequence over many components?)", p.d.cfg.MaxCommands)
 		}
-		if err := p.command(c, label, at); err != nil {
+		outer := p.cmdAt
+		p.cmdAt = at
+		err = p.command(c, label, at)
+		p.cmdAt = outer
+		if err != nil {
 			return err
 		}
 	}

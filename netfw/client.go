@@ -515,3 +515,70 @@ func (c *Client) Fetch(uri string) ([]byte, error) {
 		}
 	}
 }
+
+// Post sends body to uri (a status tracker's report resource) over HTTP (POST,
+// application/cose) or CoAP (confirmable POST, Content-Format 18); the tracker must accept it
+// (2xx / 2.04).
+func (c *Client) Post(uri string, body []byte) error {
+	u, err := url.Parse(uri)
+	if err != nil {
+		return fmt.Errorf("bad URI %q: %v", uri, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), c.reqTimeout())
+	defer cancel()
+	switch strings.ToLower(u.Scheme) {
+	case "http", "https":
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, uri, bytes.NewReader(body))
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Content-Type", `application/cose; cose-type="cose-sign1"`)
+		hc := c.HTTP
+		if hc == nil {
+			hc = http.DefaultClient
+		}
+		resp, err := hc.Do(req)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode/100 != 2 {
+			msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+			return fmt.Errorf("the tracker answered %s: %s", resp.Status, strings.TrimSpace(string(msg)))
+		}
+		return nil
+	case "coap":
+		host := u.Host
+		if u.Port() == "" {
+			host = net.JoinHostPort(u.Hostname(), "5683")
+		}
+		ack := c.AckTimeout
+		if ack == 0 {
+			ack = 2 * time.Second
+		}
+		conn, err := udp.Dial(host, options.WithBlockwise(false, blockwise.SZX1024, time.Minute), options.WithErrors(func(error) {}),
+			options.WithTransmission(1, ack, 4), options.WithMaxMessageSize(uint32(len(body)+256)),
+			options.WithPeriodicRunner(func(f func(time.Time) bool) {
+				go func() {
+					for f(time.Now()) {
+						time.Sleep(max(ack/4, 2*time.Millisecond))
+					}
+				}()
+			}))
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		resp, err := conn.Post(ctx, u.Path, ContentFormatCOSESign1, bytes.NewReader(body))
+		if err != nil {
+			return err
+		}
+		defer conn.ReleaseMessage(resp)
+		if resp.Code() != codes.Changed && resp.Code() != codes.Created && resp.Code() != codes.Content {
+			msg, _ := resp.ReadBody()
+			return fmt.Errorf("the tracker answered %v: %s", resp.Code(), strings.TrimSpace(string(msg)))
+		}
+		return nil
+	}
+	return fmt.Errorf("unsupported scheme %q (http, https, coap)", u.Scheme)
+}
