@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -56,6 +57,8 @@ type SimSession struct {
 	smpMu     sync.Mutex
 	smp       *devicesim.SMPDevice
 	smpServer *transport.Server
+
+	reportKey *ecdsa.PrivateKey // signs the device's SUIT reports (report.go)
 }
 
 // NewSimSession provisions a fresh device, or loads the one kept in dir when dir holds one (then
@@ -198,6 +201,9 @@ type SimRun struct {
 	Payloads   map[string][]byte // URI → payload ("files mapped to URIs")
 	PowerCutAt int               // the n-th flash write or erase of this run fails (0 = none)
 	TamperAt   int               // flip this byte of the staged envelope before processing (-1 = none)
+	// Net, when set, is the device's network stack: URIs not in Payloads are fetched through it
+	// (http, https, coap; see package netfw).
+	Net devicesim.NetFetcher
 	// OnEvent receives every step on the goroutine that called Run. It may block: the device
 	// waits, which is how the GUI pauses and single-steps a run.
 	OnEvent func(devicesim.Event)
@@ -237,7 +243,11 @@ func (s *SimSession) Run(ctx context.Context, envelope []byte, r SimRun) (*devic
 		if r.TamperAt >= 0 && r.TamperAt < len(envelope) {
 			_ = d.TamperStaged(r.TamperAt)
 		}
-		rec = d.Update(devicesim.Payloads(r.Payloads))
+		var f devicesim.Fetcher = devicesim.Payloads(r.Payloads)
+		if r.Net != nil {
+			f = devicesim.Fetchers{Files: r.Payloads, Net: r.Net}
+		}
+		rec = d.Update(f)
 	}
 	if err := s.Save(); err != nil {
 		return rec, fmt.Errorf("saving the device state: %w", err)

@@ -106,6 +106,7 @@ type proc struct {
 	cmdCount          int
 	runSeqIndexSet    bool
 	runSeqIsolatedAll bool
+	cmdAt             int // offset of the command being executed in its sequence (reports)
 }
 
 // orderFrame tracks sources and targets while strict-order is False (§6.7).
@@ -141,6 +142,9 @@ func (p *proc) emit(e Event) Event {
 		e.Sequence = p.seqName
 	}
 	e.Depth = p.depth
+	if e.Offset == 0 {
+		e.Offset = p.cmdAt
+	}
 	if p.policy != noPolicy && (e.Result == Pass || e.Result == Fail) {
 		e.Policy = policyWords(p.policy)
 		pol := model.ReportingPolicy(p.policy)
