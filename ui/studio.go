@@ -9,8 +9,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
+	"runtime"
 	"strings"
 	"sync"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -65,6 +68,10 @@ type Studio struct {
 	signForm   *signForm      // the last sign and export dialog (tests)
 	cmsExport  *CMSExport     // the last CMS export dialog (tests)
 	themeItems []themeItem    // View > Theme's choices
+
+	// onUITask, when set (tests, benchmarks), is told how long each completion of background
+	// work held the event goroutine.
+	onUITask func(what string, d time.Duration)
 
 	bg sync.WaitGroup // background work in flight, so that tests can wait for it
 	// doneMu serializes the completions of background work. With the real driver they already
@@ -136,6 +143,7 @@ func (s *Studio) SetDocument(doc *app.Document) {
 	s.doc = doc
 	s.imageFiles = map[int]string{}
 	s.editor.note = ""
+	s.editor.idDomain, s.editor.idModel = "", ""
 	doc.OnChange(func() { s.documentChanged(false) })
 	s.documentChanged(true)
 }
@@ -283,7 +291,11 @@ func (s *Studio) background(work func() func()) {
 			fyne.DoAndWait(func() {
 				s.doneMu.Lock()
 				defer s.doneMu.Unlock()
+				t0 := time.Now()
 				done()
+				if f := s.onUITask; f != nil {
+					f("completion of "+runtime.FuncForPC(reflect.ValueOf(work).Pointer()).Name(), time.Since(t0))
+				}
 			})
 		}
 	}()
@@ -322,9 +334,8 @@ func (s *Studio) OpenFile(path string) {
 		return func() {
 			if cms {
 				// A CMS firmware package is inspected; the document stays as it is.
-				s.inspector.dirty = false
-				s.tabs.SelectIndex(2)
 				s.inspector.InspectFile(path)
+				s.tabs.SelectIndex(2)
 				return
 			}
 			s.confirmDiscard(func() { s.openDocument(path) })
