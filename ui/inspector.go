@@ -148,11 +148,7 @@ func newInspectorView(s *Studio) *inspectorView {
 	v.sizes = container.NewVBox()
 
 	openBtn := widget.NewButtonWithIcon("Inspect a file…", iconOpen(), v.openDialog)
-	current := widget.NewButtonWithIcon("Inspect the document", theme.ViewRefreshIcon(), func() {
-		v.file = ""
-		v.dirty = true
-		v.showDocument()
-	})
+	current := widget.NewButtonWithIcon("Inspect the document", theme.ViewRefreshIcon(), v.inspectDocument)
 	addKey := widget.NewButtonWithIcon("Add trusted key…", theme.ContentAddIcon(), v.addKeyDialog)
 
 	pair := container.NewHSplit(
@@ -200,6 +196,13 @@ func nodeText(n *diag.Node) string {
 // documentChanged marks the inspection stale; it is redone when the inspector is shown.
 func (v *inspectorView) documentChanged() {
 	v.dirty = true
+}
+
+// inspectDocument goes back from a file to the document ("Inspect the document").
+func (v *inspectorView) inspectDocument() {
+	v.file = ""
+	v.dirty = true
+	v.showDocument()
 }
 
 // showDocument inspects the current document's encoding (if it changed), unless the inspector

@@ -297,21 +297,27 @@ func BenchmarkInspectorScroll1MiB(b *testing.B) {
 	}
 }
 
-// Opening a document with a 1 MiB integrated payload in the editor (SetDocument: tree, form,
-// findings) and laying the window out.
-func BenchmarkEditorOpen1MiB(b *testing.B) {
+// Opening a document in the editor (SetDocument: tree, form, findings) and laying the window
+// out: the demo document, and the same with a 1 MiB integrated payload.
+func BenchmarkEditorOpen(b *testing.B) {
 	a := test.NewTempApp(b)
 	s := New(a, nil)
 	s.Win.Resize(fyne.NewSize(1200, 800))
 	s.Wait()
-	doc := bigDocument(b, 1<<20)
 	s.ShowView(ViewEditor)
-	b.ReportAllocs()
-	for b.Loop() {
-		s.SetDocument(doc)
-		c := s.Win.Canvas()
-		size := c.Content().Size()
-		c.Content().Resize(size.SubtractWidthHeight(1, 1))
-		c.Content().Resize(size)
+	for _, c := range []struct {
+		name string
+		doc  *app.Document
+	}{{"demo", DemoDocument(nil)}, {"1MiB", bigDocument(b, 1<<20)}} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				s.SetDocument(c.doc)
+				c := s.Win.Canvas()
+				size := c.Content().Size()
+				c.Content().Resize(size.SubtractWidthHeight(1, 1))
+				c.Content().Resize(size)
+			}
+		})
 	}
 }

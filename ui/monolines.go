@@ -2,6 +2,7 @@ package ui
 
 import (
 	"image/color"
+	"sync"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
@@ -48,9 +49,23 @@ func (m *monoLines) ScrollTo(row int) {
 	}
 }
 
-// cellSize is the size of one monospaced character.
+var monoCellCache struct {
+	sync.Mutex
+	textSize float32
+	cell     fyne.Size
+}
+
+// monoCell is the size of one monospaced character at the theme's text size (measured once
+// per size: every visible row asks for it at each layout).
 func monoCell() fyne.Size {
-	return fyne.MeasureText("M", theme.TextSize(), fyne.TextStyle{Monospace: true})
+	ts := theme.TextSize()
+	monoCellCache.Lock()
+	defer monoCellCache.Unlock()
+	if monoCellCache.textSize != ts {
+		monoCellCache.textSize = ts
+		monoCellCache.cell = fyne.MeasureText("M", ts, fyne.TextStyle{Monospace: true})
+	}
+	return monoCellCache.cell
 }
 
 // monoRow is one visible line: its text and up to two highlight rectangles.
