@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -336,19 +335,7 @@ func Open(path string, state *State) (*Document, error) {
 }
 
 func readLimited(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, MaxDocumentSize+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(b) > MaxDocumentSize {
-		return nil, fmt.Errorf("%w: more than %d bytes", ErrTooLarge, MaxDocumentSize)
-	}
-	return b, nil
+	return ReadInputFile(path, DocumentInput, MaxDocumentSize)
 }
 
 // ParseDocument recognizes data as a CBOR envelope, hex text or YAML/JSON source, and decodes

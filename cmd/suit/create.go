@@ -31,7 +31,7 @@ func runCreate(env *cmdEnv, args []string) error {
 	if len(pos) != 1 {
 		return usageErr("run 'suit help create'", "create takes one SOURCE file")
 	}
-	src, err := readInput(env, pos[0])
+	src, err := readInput(env, pos[0], app.TextInput)
 	if err != nil {
 		return err
 	}

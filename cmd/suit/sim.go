@@ -70,7 +70,7 @@ func simRun(env *cmdEnv, args []string) error {
 	if len(pos) != 1 {
 		return usageErr("give exactly one envelope file (binary CBOR or hex, - for stdin)", "sim run needs one ENVELOPE, got %d arguments", len(pos))
 	}
-	envelope, err := readCBOR(env, pos[0])
+	envelope, err := readEnvelope(env, pos[0], app.EnvelopeOrPackageInput)
 	if err != nil {
 		return err
 	}

@@ -39,7 +39,7 @@ func addProvFlags(fs *flag.FlagSet) *provFlags {
 func (p *provFlags) build(env *cmdEnv) (app.SimProvisioning, map[string][]byte, error) {
 	prov := app.SimProvisioning{VendorDomain: *p.vendorDomain, Model: *p.model, Sequence: *p.sequence}
 	for _, t := range p.trust {
-		b, err := readInput(env, t)
+		b, err := readInput(env, t, app.AnyInput)
 		if err != nil {
 			return prov, nil, err
 		}
@@ -60,7 +60,7 @@ func (p *provFlags) build(env *cmdEnv) (app.SimProvisioning, map[string][]byte, 
 		*id.dst = b
 	}
 	if *p.image != "" {
-		b, err := readInput(env, *p.image)
+		b, err := readInput(env, *p.image, app.AnyInput)
 		if err != nil {
 			return prov, nil, err
 		}
@@ -72,7 +72,7 @@ func (p *provFlags) build(env *cmdEnv) (app.SimProvisioning, map[string][]byte, 
 		if !ok || uri == "" || file == "" {
 			return prov, nil, usageErr("write --payload http://example.com/file.bin=firmware.bin", "--payload %q is not URI=FILE", s)
 		}
-		b, err := readInput(env, file)
+		b, err := readInput(env, file, app.AnyInput)
 		if err != nil {
 			return prov, nil, err
 		}
