@@ -114,3 +114,28 @@ func TestReadInputStreams(t *testing.T) {
 		t.Errorf("over the cap: %v", err)
 	}
 }
+
+// The studio opens sources under the same rule as 'suit create': file names stay in the
+// source's folder unless SUIT_STUDIO_ALLOW_OUTSIDE=1.
+func TestOpenRefusesFilesOutsideTheSourceFolder(t *testing.T) {
+	top := t.TempDir()
+	dir := filepath.Join(top, "p")
+	os.Mkdir(dir, 0o755)
+	os.WriteFile(filepath.Join(top, "secret.bin"), []byte("SECRET"), 0o600)
+	src := filepath.Join(dir, "m.yaml")
+	os.WriteFile(src, []byte("manifest:\n  sequence-number: 1\n  components: [[h'00']]\n"+
+		"integrated-payloads:\n  - key: \"#fw\"\n    file: ../secret.bin\n"), 0o644)
+	t.Setenv(AllowOutsideEnv, "")
+	_, err := Open(src, nil)
+	if err == nil || !strings.Contains(err.Error(), "outside") || !strings.Contains(err.Error(), AllowOutsideEnv) {
+		t.Fatalf("Open: %v, want a refusal saying the file is outside", err)
+	}
+	t.Setenv(AllowOutsideEnv, "1")
+	d, err := Open(src, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := d.Envelope().Integrated[0].Data; string(got) != "SECRET" {
+		t.Fatalf("read %q", got)
+	}
+}

@@ -5,13 +5,14 @@ import (
 	"fmt"
 
 	"github.com/suit-studio/suit-studio/app"
+	"github.com/suit-studio/suit-studio/codec/suit"
 	"github.com/suit-studio/suit-studio/model"
 )
 
 func init() {
 	register(&command{
 		name:    "create",
-		usage:   "create [--force] [-o OUT] SOURCE",
+		usage:   "create [--force] [--allow-outside] [-o OUT] SOURCE",
 		summary: "build an unsigned envelope from a YAML/JSON source file (see 'suit show --source')",
 		run:     runCreate,
 	})
@@ -21,6 +22,7 @@ func runCreate(env *cmdEnv, args []string) error {
 	fs := newFlags(env, commands["create"])
 	force := fs.Bool("force", false, "write the envelope even when validation finds errors, and replace an existing output file")
 	out := outputFlag(fs, "o", "output file (- for standard output)", force)
+	allowOutside := fs.Bool("allow-outside", false, "let file names in the source leave its folder (absolute paths, .., links out): only for a source you trust")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -35,7 +37,7 @@ func runCreate(env *cmdEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	data, findings, err := app.Create(src, baseDirOf(pos[0]), *force)
+	data, findings, err := app.CreateWith(src, suit.SourceOptions{BaseDir: baseDirOf(pos[0]), AllowOutside: *allowOutside}, *force)
 	for _, f := range findings {
 		fmt.Fprintf(env.stderr, "suit: %s: %s: %s\n", f.Severity, f.Path, f.Message)
 		if f.Hint != "" {
