@@ -38,12 +38,7 @@ func runCreate(env *cmdEnv, args []string) error {
 		return err
 	}
 	data, findings, err := app.CreateWith(src, suit.SourceOptions{BaseDir: baseDirOf(pos[0]), AllowOutside: *allowOutside}, *force)
-	for _, f := range findings {
-		fmt.Fprintf(env.stderr, "suit: %s: %s: %s\n", f.Severity, f.Path, f.Message)
-		if f.Hint != "" {
-			fmt.Fprintf(env.stderr, "suit: hint: %s\n", f.Hint)
-		}
-	}
+	printFindings(env, findings)
 	if errors.Is(err, app.ErrInvalidManifest) {
 		n := 0
 		for _, f := range findings {
@@ -57,4 +52,32 @@ func runCreate(env *cmdEnv, args []string) error {
 		return decodeErr(pos[0], err)
 	}
 	return out.write(env, data, true)
+}
+
+// maxPrintedFindings: a source with thousands of errors gets the first few dozen, then a count.
+const maxPrintedFindings = 30
+
+// printFindings prints errors first, then warnings and notes, at most maxPrintedFindings.
+func printFindings(env *cmdEnv, findings []model.Finding) {
+	ordered := make([]model.Finding, 0, len(findings))
+	for _, f := range findings {
+		if f.Severity == model.Error {
+			ordered = append(ordered, f)
+		}
+	}
+	for _, f := range findings {
+		if f.Severity != model.Error {
+			ordered = append(ordered, f)
+		}
+	}
+	for i, f := range ordered {
+		if i == maxPrintedFindings {
+			fmt.Fprintf(env.stderr, "suit: ... and %d more findings\n", len(ordered)-i)
+			break
+		}
+		fmt.Fprintf(env.stderr, "suit: %s: %s: %s\n", f.Severity, f.Path, f.Message)
+		if f.Hint != "" {
+			fmt.Fprintf(env.stderr, "suit: hint: %s\n", f.Hint)
+		}
+	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"testing"
@@ -52,5 +53,42 @@ func TestEndlessAndHugeInputsRefusedEarly(t *testing.T) {
 				t.Errorf("suit %s: allocated %d bytes before refusing", strings.Join(args, " "), alloc)
 			}
 		}
+	}
+}
+
+// TestCreatePrintsAFewDozenFindings: a source with thousands of errors prints the first few
+// dozen and a count, not megabytes; a 3000-deep try-each is refused with one error.
+func TestCreatePrintsAFewDozenFindings(t *testing.T) {
+	dir := t.TempDir()
+	var src strings.Builder
+	src.WriteString("manifest:\n  sequence-number: 1\n  components: [[h'00']]\n  install:\n")
+	for range 5000 {
+		src.WriteString("    - set-component-index: 3\n")
+	}
+	os.WriteFile(filepath.Join(dir, "many.yaml"), []byte(src.String()), 0o644)
+	code, stderr := runSuit(t, dir, nil, "create", "-o", "out.suit", "many.yaml")
+	if code != exitUsage {
+		t.Errorf("exit %d, want 2", code)
+	}
+	if n := strings.Count(stderr, "\n"); n > 2*maxPrintedFindings+5 {
+		t.Errorf("%d lines of findings printed", n)
+	}
+	if !regexp.MustCompile(`\.\.\. and 49\d\d more findings`).MatchString(stderr) {
+		t.Errorf("no count of the findings left out:\n%s", stderr[max(0, len(stderr)-300):])
+	}
+
+	deep := "{set-component-index: 0}"
+	var b strings.Builder
+	for range 3000 {
+		b.WriteString("{try-each: [[")
+	}
+	b.WriteString(deep)
+	for range 3000 {
+		b.WriteString("], null]}")
+	}
+	os.WriteFile(filepath.Join(dir, "deep.yaml"), []byte("manifest:\n  sequence-number: 1\n  components: [[h'00']]\n  install: ["+b.String()+"]\n"), 0o644)
+	code, stderr = runSuit(t, dir, nil, "create", "-o", "deep.suit", "deep.yaml")
+	if code != exitUsage || !strings.Contains(stderr, "nesting deeper than") || len(stderr) > 2000 {
+		t.Errorf("3000-deep try-each: exit %d\n%.2000s", code, stderr)
 	}
 }

@@ -57,6 +57,9 @@ type SourceOptions struct {
 
 // ParseSourceWith is ParseSource with options.
 func ParseSourceWith(src []byte, opts SourceOptions) (*model.Envelope, error) {
+	if err := checkFlowNesting(src); err != nil {
+		return nil, err
+	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(src, &doc); err != nil {
 		return nil, &SourceError{Line: 1, Column: 1, Path: "source", Msg: "not valid YAML or JSON: " + err.Error(), Hint: "check indentation and quoting"}
@@ -80,6 +83,7 @@ type parser struct {
 	base         string
 	allowOutside bool
 	root         *os.Root // BaseDir, opened at the first file name
+	nesting      int      // command sequences entered and not yet left
 }
 
 func (p *parser) fail(n *yaml.Node, path, hint, format string, args ...any) error {
@@ -659,7 +663,65 @@ func (p *parser) digest(n *yaml.Node, path string) (*model.Digest, error) {
 	return d, nil
 }
 
+// maxSequenceNesting bounds how deep command sequences nest (through try-each and run-sequence)
+// before anything is built, so that a hostile source cannot make create spend memory and time on
+// thousands of levels. It derives from the decoder's maxDepth: each nested sequence costs the
+// decoder at least 3 levels (the command's argument, the byte string it is wrapped in, the
+// sequence's array), so a deeper nesting can never be decoded. The exact limit is then the
+// decoder's own: Encode refuses what Decode would refuse.
+const maxSequenceNesting = maxDepth/3 + 1
+
+// maxFlowNesting bounds the [ and { nesting of a source (JSON is all flow style) before the YAML
+// parser sees it: its cost grows with the square of the depth (3000 levels: over 100 MB). A
+// decodable manifest needs far less: about 3 levels per nested sequence (maxSequenceNesting) and
+// a few for the envelope around them.
+const maxFlowNesting = 4 * maxDepth
+
+// checkFlowNesting measures the flow nesting of src, skipping quoted scalars and comments.
+func checkFlowNesting(src []byte) error {
+	depth, line, col := 0, 1, 0
+	tokenStart := true // at a place where a quoted scalar or a comment may start
+	for i := 0; i < len(src); i++ {
+		c := src[i]
+		col++
+		switch {
+		case c == '\n':
+			line, col, tokenStart = line+1, 0, true
+			continue
+		case (c == '"' || c == '\'') && tokenStart:
+			for i++; i < len(src) && src[i] != c; i++ {
+				if c == '"' && src[i] == '\\' {
+					i++
+				} else if src[i] == '\n' {
+					line++
+				}
+			}
+		case c == '#' && tokenStart:
+			for i < len(src) && src[i] != '\n' {
+				i++
+			}
+			i--
+		case c == '[' || c == '{':
+			depth++
+			if depth > maxFlowNesting {
+				return &SourceError{Line: line, Column: col, Path: "source", Msg: fmt.Sprintf("nesting deeper than %d levels of [ and {", maxFlowNesting),
+					Hint: "a manifest a device can decode nests far less (" + strconv.Itoa(maxDepth) + " levels of CBOR)"}
+			}
+		case c == ']' || c == '}':
+			depth--
+		}
+		tokenStart = c == ' ' || c == '\t' || c == '\r' || c == '[' || c == '{' || c == ',' || c == ':'
+	}
+	return nil
+}
+
 func (p *parser) sequence(n *yaml.Node, path string) (*model.CommandSequence, error) {
+	p.nesting++
+	defer func() { p.nesting-- }()
+	if p.nesting > maxSequenceNesting {
+		return nil, p.fail(n, path, "flatten the try-each / run-sequence nesting (a device's decoder refuses more than "+strconv.Itoa(maxDepth)+" levels of CBOR nesting)",
+			"command sequences nest more than %d deep", maxSequenceNesting)
+	}
 	if n.Kind != yaml.SequenceNode {
 		return nil, p.fail(n, path, "write commands as a list: - vendor-identifier: 15", "a command sequence is a list of commands, found %s", nodeKind(n))
 	}
