@@ -93,11 +93,12 @@ func (e *FileError) Unwrap() error { return e.Err }
 // the recovery file follows. A Document is not safe for concurrent use: the GUI calls it from
 // its event goroutine only.
 type Document struct {
-	env      *model.Envelope
-	path     string
-	format   Format
-	modified bool
-	findings []model.Finding
+	env       *model.Envelope
+	path      string
+	format    Format
+	modified  bool
+	findings  []model.Finding
+	leftovers []Leftover
 
 	undo, redo []snapshot
 	// lastKey and lastTime let consecutive edits of one field (typing) coalesce into one undo step.
@@ -248,7 +249,16 @@ func (d *Document) afterHistory() {
 	d.changed()
 }
 
-func (d *Document) validate() { d.findings = suit.Validate(d.env) }
+func (d *Document) validate() {
+	d.findings = suit.Validate(d.env)
+	d.leftovers = TemplateLeftovers(d.env)
+	for _, l := range d.leftovers {
+		d.findings = append(d.findings, l.Finding)
+	}
+}
+
+// Leftovers are the template leftovers among the findings (each with its fix).
+func (d *Document) Leftovers() []Leftover { return d.leftovers }
 
 // Errors counts the findings of severity model.Error.
 func (d *Document) Errors() int {

@@ -119,7 +119,9 @@ func LoadFile(path string) (any, error) {
 }
 
 // ParsePrivate parses a private key from PEM (PKCS#8, SEC1, PKCS#1, "SUIT HMAC KEY"; the first
-// private block wins when the file also holds public keys or certificates) or from DER.
+// private block wins when the file also holds public keys or certificates), from DER, or an HMAC
+// key from a COSE_Key with kty 4 (Symmetric). Anything else is an error saying what the file
+// looks like: raw bytes never become an HMAC key.
 // desc names the source in the key's Description.
 func ParsePrivate(b []byte, desc string) (any, error) {
 	rest := b
@@ -162,15 +164,21 @@ func ParsePrivate(b []byte, desc string) (any, error) {
 		return nil, firstErr
 	}
 	if sawPEM {
-		return nil, fmt.Errorf("%w: no PRIVATE KEY, EC PRIVATE KEY, RSA PRIVATE KEY or %s block", ErrNoKeyInFile, MACPEMType)
+		hint := ""
+		if _, err := ParsePublic(b); err == nil {
+			hint = "; to verify use it with --key, to sign give the private key"
+		}
+		return nil, fmt.Errorf("%w: no PRIVATE KEY, EC PRIVATE KEY, RSA PRIVATE KEY or %s block (%s)%s", ErrNoKeyInFile, MACPEMType, pemShape(b), hint)
 	}
 	if s, err := parsePrivateDER(b); err == nil {
 		return NewKey(s, desc)
 	}
-	if len(b) >= 32 {
-		return NewMACKey(b, nil, desc)
+	// A symmetric key is read only when it says it is one: never raw bytes, which could be any
+	// file (a public key, a password file) silently turned into a shared secret.
+	if k, ok, err := parseCOSESymmetric(b, desc); ok {
+		return k, err
 	}
-	return nil, fmt.Errorf("%w: neither PEM nor a DER private key", ErrNoKeyInFile)
+	return nil, notAKey(b, true)
 }
 
 func parsePrivateDER(der []byte) (crypto.Signer, error) {
@@ -233,7 +241,7 @@ func ParsePublic(b []byte) (crypto.PublicKey, error) {
 		}
 	}
 	if sawPEM {
-		return nil, fmt.Errorf("%w: no PUBLIC KEY, CERTIFICATE or private key PEM block", ErrNoKeyInFile)
+		return nil, fmt.Errorf("%w: no PUBLIC KEY, CERTIFICATE or private key PEM block (%s)", ErrNoKeyInFile, pemShape(b))
 	}
 	if p, err := parsePublicDER(b); err == nil {
 		return p, nil
@@ -247,7 +255,7 @@ func ParsePublic(b []byte) (crypto.PublicKey, error) {
 	if p, err := ParseCOSEKey(b); err == nil {
 		return p, nil
 	}
-	return nil, fmt.Errorf("%w: not a PEM or DER public key, certificate or COSE_Key", ErrNoKeyInFile)
+	return nil, notAKey(b, false)
 }
 
 func parsePublicDER(der []byte) (crypto.PublicKey, error) {

@@ -23,9 +23,9 @@ var simServeHook func(env *cmdEnv, args []string) error
 func init() {
 	register(&command{
 		name: "sim",
-		usage: "sim run --trust PUB [--trust PUB ...] [--vendor-domain D --model M | --vendor-id HEX --class-id HEX] " +
-			"[--device-id HEX] [--sequence N] [--image FILE] [--payload URI=FILE ...] [--power-cut-at N] [--tamper OFFSET] [--rollback-to N] [--state DIR] [--json] " +
-			"[--hw-type OID --hw-serial HEX --receipt FILE] ENVELOPE|PACKAGE\n" +
+		usage: "sim run [--board suit|mcuboot] --trust PUB [--trust PUB ...] [--vendor-domain D --model M | --vendor-id HEX --class-id HEX] " +
+			"[--device-id HEX] [--sequence N] [--image FILE] [--payload URI=FILE ...] [--device-key [KID=]FILE ...] [--component-alias NAME=HEX ...] [--rate N] [--block-size N] [--report URL] [--power-cut-at N] [--tamper OFFSET] [--rollback-to N] [--state DIR] [--json] " +
+			"[--hw-type OID --hw-serial HEX --receipt FILE] ENVELOPE|PACKAGE|URI\n" +
 			"       suit sim serve ...",
 		summary: "simulate a Class 1 device (10 KiB RAM, 100 KiB flash) processing an envelope step by step",
 		run:     runSim,
@@ -60,6 +60,7 @@ func simRun(env *cmdEnv, args []string) error {
 	asJSON := fs.Bool("json", false, "print one JSON object per step, then the record")
 	receiptOut := outputFlag(fs, "receipt", "RFC 4108 packages: write the device's load receipt or load error (DER) to FILE", nil)
 	pf := addProvFlags(fs)
+	nf := addNetFlags(fs) // simnet.go: a networked device (HTTP/CoAP fetch, reports)
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -70,9 +71,15 @@ func simRun(env *cmdEnv, args []string) error {
 	if len(pos) != 1 {
 		return usageErr("give exactly one envelope file (binary CBOR or hex, - for stdin)", "sim run needs one ENVELOPE, got %d arguments", len(pos))
 	}
-	envelope, err := readEnvelope(env, pos[0], app.EnvelopeOrPackageInput)
+	netc, err := nf.client()
 	if err != nil {
 		return err
+	}
+	var envelope []byte
+	if !app.IsNetURI(pos[0]) {
+		if envelope, err = readEnvelope(env, pos[0], app.EnvelopeOrPackageInput); err != nil {
+			return err
+		}
 	}
 	prov, pl, err := pf.build(env)
 	if err != nil {
@@ -96,9 +103,14 @@ func simRun(env *cmdEnv, args []string) error {
 			fmt.Fprintf(env.stdout, "fault: stored sequence number rewritten to %d\n", *rollback)
 		}
 	}
+	if envelope == nil { // the device locates its update on the server
+		if envelope, err = nf.locate(env, netc, sess, pos[0]); err != nil || envelope == nil {
+			return err
+		}
+	}
 	enc := json.NewEncoder(env.stdout)
 	run := app.SimRun{
-		Payloads: pl, PowerCutAt: *powerCut, TamperAt: *tamper,
+		Payloads: pl, PowerCutAt: *powerCut, TamperAt: *tamper, Net: netc,
 		OnEvent: func(e devicesim.Event) {
 			if *asJSON {
 				enc.Encode(e)
@@ -133,6 +145,7 @@ func simRun(env *cmdEnv, args []string) error {
 		}
 	}
 	printRecord(env, rec, *asJSON)
+	nf.sendReport(env, netc, sess, rec, pos[0])
 	switch rec.Outcome {
 	case devicesim.Applied:
 		return nil
