@@ -41,6 +41,11 @@ func runEncrypt(env *cmdEnv, args []string) error {
 	if err != nil {
 		return err
 	}
+	for _, o := range []*output{outF, infoF} {
+		if err := o.check(); err != nil {
+			return err
+		}
+	}
 	if len(pos) != 1 {
 		return usageErr("run 'suit help encrypt'", "encrypt takes one FIRMWARE file")
 	}

@@ -92,6 +92,9 @@ func runMCUbootSign(env *cmdEnv, args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := outF.check(); err != nil {
+		return err
+	}
 	if len(pos) != 1 {
 		return usageErr("run 'suit help mcuboot'", "mcuboot sign takes one IN file (the application binary)")
 	}
