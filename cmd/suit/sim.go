@@ -77,7 +77,7 @@ func simRun(env *cmdEnv, args []string) error {
 	}
 	var envelope []byte
 	if !app.IsNetURI(pos[0]) {
-		if envelope, err = readCBOR(env, pos[0]); err != nil {
+		if envelope, err = readEnvelope(env, pos[0], app.EnvelopeOrPackageInput); err != nil {
 			return err
 		}
 	}
