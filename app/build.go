@@ -124,7 +124,7 @@ func LoadVerifyKeys(paths []string) ([]suit.VerifyKey, error) {
 				continue
 			}
 		} else {
-			return nil, fmt.Errorf("%s: %w", p, err)
+			return nil, err // a *signer.KeyError: it names the file
 		}
 	}
 	return keys, nil
