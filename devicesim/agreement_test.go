@@ -103,3 +103,39 @@ func TestDeviceAgreesWithHost(t *testing.T) {
 		})
 	}
 }
+
+// TestNestedSequencesCheckedAtLoad: a signed manifest whose try-each holds a malformed
+// alternative (an array head announcing 3 items, 1 present) after one that succeeds is refused
+// by the host decoder; the device refuses it too, when it reads the manifest, although the
+// alternative would never run.
+func TestNestedSequencesCheckedAtLoad(t *testing.T) {
+	shared := seq(cU(20), identityParams(cU(3), digestParam(imgF), cU(14), cU(uint64(len(imgF)))), cU(1), cU(15), cU(2), cU(15))
+	good := seq(cU(3), cU(15))
+	for _, tc := range []struct {
+		name string
+		bad  []byte
+	}{
+		{"short array", []byte{0x83, 0x01}},
+		{"trailing byte", append(seq(cU(3), cU(15)), 0x00)},
+		{"run-sequence inside", seq(cU(32), cB([]byte{0x84, 0x03, 0x0f}))},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			validate := seq(cU(15), cArr(cB(good), cB(tc.bad)))
+			man := manifestOf(1, [][]byte{compID(0)}, shared, cU(7), cB(validate))
+			env := envelopeOf(t, man, specPrivateKey(t))
+			if refusal, _ := hostVerdict(env, []suit.VerifyKey{{Name: "spec", Public: specPublicKey(t)}}); refusal == nil {
+				t.Fatalf("the host accepts the manifest")
+			}
+			d := provisioned(t, Config{}, imgF, 0)
+			if err := d.Stage(env); err != nil {
+				t.Fatal(err)
+			}
+			if rec := d.Verify(); rec.Outcome != Refused || !errors.Is(rec.Err, ErrMalformed) {
+				t.Fatalf("verify: %s %s", rec.Outcome, rec.Reason)
+			}
+			if rec := d.Update(nil); rec.Outcome != Refused || !errors.Is(rec.Err, ErrMalformed) {
+				t.Fatalf("update: %s %s", rec.Outcome, rec.Reason)
+			}
+		})
+	}
+}
