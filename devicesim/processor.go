@@ -50,6 +50,7 @@ type compParams struct {
 	set                                    uint32
 	vendor, class, device, digest, content []byte
 	uri, invokeArgs, fetchArgs             []byte
+	encInfo                                []byte // encryption-info (decrypt.go)
 	vendorPEN                              bool
 	size, slot, source                     uint64
 }
@@ -105,6 +106,7 @@ type proc struct {
 	cmdCount          int
 	runSeqIndexSet    bool
 	runSeqIsolatedAll bool
+	cmdAt             int // offset of the command being executed in its sequence (reports)
 }
 
 // orderFrame tracks sources and targets while strict-order is False (§6.7).
@@ -140,6 +142,9 @@ func (p *proc) emit(e Event) Event {
 		e.Sequence = p.seqName
 	}
 	e.Depth = p.depth
+	if e.Offset == 0 {
+		e.Offset = p.cmdAt
+	}
 	if p.policy != noPolicy && (e.Result == Pass || e.Result == Fail) {
 		e.Policy = policyWords(p.policy)
 		pol := model.ReportingPolicy(p.policy)
@@ -505,7 +510,9 @@ func (p *proc) verifyBlock(i int, r rng, d []byte) (bool, error) {
 	}
 	switch {
 	case ok && tag == 18:
-	case ok && (tag == 17 || tag == 97):
+	case ok && tag == 17:
+		return p.verifyMac0(i, c, d)
+	case ok && tag == 97:
 		return false, p.fail(false, -1, cmd, arg, ErrUnsupported, "COSE_Mac authentication blocks need a shared key, which this device does not hold")
 	case ok && tag == 98:
 		return false, p.fail(false, -1, cmd, arg, ErrUnsupported, "COSE_Sign (multi-signer) blocks are not supported; use COSE_Sign1")
@@ -894,7 +901,7 @@ func (p *proc) parseCommon(common []byte) error {
 				return p.failErr(-1, cmd, "", err)
 			}
 			if j == 0 {
-				idBytes = common[o : o+l]
+				idBytes = p.d.resolveAlias(common[o : o+l])
 			}
 		}
 		found := -1
