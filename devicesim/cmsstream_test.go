@@ -203,3 +203,23 @@ func TestRFC4108DeviceChecks(t *testing.T) {
 		})
 	}
 }
+
+// TestRFC4108HardwareTypeEdges: a device without a hardware type takes any target list (as the
+// host does without HardwareType); one whose type cannot be encoded in DER (first arc 7) matches
+// no target and refuses with wrongHardware — never a panic.
+func TestRFC4108HardwareTypeEdges(t *testing.T) {
+	pkg := cmsPackage(t, testImage(48, 1000), 3, nil, hwType)
+	for _, tc := range []struct {
+		hw   asn1.ObjectIdentifier
+		code cms.ErrorCode
+	}{{nil, 0}, {asn1.ObjectIdentifier{7, 1}, cms.WrongHardware}} {
+		d := provisioned(t, Config{}, imgF, 0)
+		if err := d.Stage(pkg); err != nil {
+			t.Fatal(err)
+		}
+		res := d.LoadCMS(CMSIdentity{HWType: tc.hw})
+		if res.Code != tc.code || (tc.code == 0) != (res.Record.Outcome == Applied) {
+			t.Errorf("hardware type %v: %s %s, want code %d", tc.hw, res.Record.Outcome, res.Record.Reason, tc.code)
+		}
+	}
+}

@@ -76,6 +76,19 @@ var knownAttrs = [][]byte{attrContentType, attrMessageDig, attrSigningTime, attr
 	attrFwPkgID, attrTargets, attrDecryptKeyID, attrImplCrypto, oidWrappedFwKey, attrCommunities, attrFwPkgMD,
 	attrFwPkgInfo, attrImplCompress}
 
+// oidContentOf is the DER content of the device's own OID (its hardware type); nil when it has
+// none or it cannot be encoded (first arc above 2): then it matches nothing.
+func oidContentOf(o asn1.ObjectIdentifier) []byte {
+	if len(o) == 0 {
+		return nil
+	}
+	der, err := asn1.Marshal(o)
+	if err != nil {
+		return nil
+	}
+	return der[2:]
+}
+
 func oidContent(o asn1.ObjectIdentifier) []byte {
 	der, err := asn1.Marshal(o)
 	if err != nil {
@@ -647,14 +660,14 @@ func (d *Device) walkAttrs(w *derWalk, k *cmsCheck, id CMSIdentity) error {
 			if v.tag != tagSequence {
 				return bad("target-hardware-module-identifiers: not a SEQUENCE OF OBJECT IDENTIFIER")
 			}
-			hw := oidContent(id.HWType)
+			hw := oidContentOf(id.HWType)
 			n := 0
 			for p := v.c; p < v.end(); n++ {
 				t, err := w.expect(p, v.end(), tagOID, cms.BadSignedAttrs, step+".target-hardware-module-identifiers")
 				if err != nil {
 					return err
 				}
-				if id.HWType != nil && mustEqual(w, t, hw) {
+				if hw != nil && mustEqual(w, t, hw) {
 					k.targetMatch = true
 				}
 				p = t.end()
@@ -794,7 +807,7 @@ func (d *Device) walkCommunities(w *derWalk, k *cmsCheck, v derItem, id CMSIdent
 		return bad("community-identifiers: not a SEQUENCE")
 	}
 	k.hasCommunities = v.n > 0
-	hw := oidContent(id.HWType)
+	hw := oidContentOf(id.HWType)
 	for p := v.c; p < v.end(); {
 		c, err := w.item(p, v.end(), cms.BadSignedAttrs, step)
 		if err != nil {
@@ -815,7 +828,7 @@ func (d *Device) walkCommunities(w *derWalk, k *cmsCheck, v derItem, id CMSIdent
 		if err != nil || serials.end() != c.end() {
 			return bad("community-identifiers: malformed hwModuleList")
 		}
-		mine := id.HWType != nil && id.HWSerial != nil && mustEqual(w, t, hw)
+		mine := hw != nil && id.HWSerial != nil && mustEqual(w, t, hw)
 		for q := serials.c; q < serials.end(); {
 			e, err := w.item(q, serials.end(), cms.BadSignedAttrs, step)
 			if err != nil {
