@@ -76,7 +76,8 @@ func runMCUbootSign(env *cmdEnv, args []string) error {
 	fs := mcubootFlags(env, "sign")
 	keyRef := fs.String("key", "", "signing key: PEM private key file or pkcs11: URI (Ed25519, ECDSA P-256/P-384, RSA-2048/3072)")
 	version := fs.String("version", "", "image version major.minor.revision+build (e.g. 1.2.3+4)")
-	out := fs.String("o", "", "output file (- for standard output)")
+	outF := outputFlag(fs, "o", "output file (- for standard output)", nil)
+	out := outF.name
 	hdr := &intFlag{v: mcuboot.DefaultHeaderSize}
 	fs.Var(hdr, "header-size", "header area in bytes (Zephyr's CONFIG_ROM_START_OFFSET, default 0x200)")
 	padHeader := fs.Bool("pad-header", false, "prepend the header area to a bare binary (else IN must start with that many zero bytes)")
@@ -143,7 +144,7 @@ func runMCUbootSign(env *cmdEnv, args []string) error {
 	if err != nil {
 		return mcubootSignErr(err, pos[0])
 	}
-	if err := writeOutput(env, *out, img, true); err != nil {
+	if err := outF.write(env, img, true); err != nil {
 		return err
 	}
 	w := env.stdout
