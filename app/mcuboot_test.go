@@ -427,3 +427,39 @@ func BenchmarkMCUbootSignVerify64K(b *testing.B) {
 		})
 	}
 }
+
+// TestSignMCUbootLayoutAdvice: a manifest made from the wrong bytes (header area included, or
+// --pad-header given to a binary that has one) gets advice naming the layout problem.
+func TestSignMCUbootLayoutAdvice(t *testing.T) {
+	key := p256Key(t)
+	fw := testFirmware(3000)
+	zephyr := append(make([]byte, 0x200), fw...)
+	_, err := SignMCUboot(MCUbootSignRequest{Firmware: zephyr, Key: key, Envelope: signedEnvelopeFor(t, key, zephyr, 1)})
+	if !errors.Is(err, ErrManifestMismatch) || !strings.Contains(err.Error(), "empty header area included") {
+		t.Errorf("manifest of the whole zephyr.bin: %v", err)
+	}
+	_, err = SignMCUboot(MCUbootSignRequest{Firmware: zephyr, Key: key, Envelope: signedEnvelopeFor(t, key, fw, 1),
+		Options: mcuboot.Options{PadHeader: true}})
+	if !errors.Is(err, ErrManifestMismatch) || !strings.Contains(err.Error(), "leave out --pad-header") {
+		t.Errorf("--pad-header on a binary with a header area: %v", err)
+	}
+}
+
+func TestExportMCUboot(t *testing.T) {
+	key := p256Key(t)
+	fw := testFirmware(2000)
+	env := signedEnvelopeFor(t, key, fw, 9)
+	for _, in := range [][]byte{fw, append(make([]byte, 0x200), fw...)} {
+		ex, err := ExportMCUboot(env, in, 0, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := CheckMCUboot(ex.Image, key.Public(), nil)
+		if err != nil || !r.Valid || ex.Version != (mcuboot.Version{Build: 9}) || ex.PadHeader != (len(in) == len(fw)) {
+			t.Fatalf("export of %d bytes: %v %+v pad %v version %v", len(in), err, r, ex.PadHeader, ex.Version)
+		}
+	}
+	if _, err := ExportMCUboot(env, testFirmware(2001), 0, key); !errors.Is(err, ErrManifestMismatch) {
+		t.Fatalf("other firmware: %v", err)
+	}
+}
