@@ -253,7 +253,7 @@ func CheckMCUboot(data []byte, pub crypto.PublicKey, suitKeys []suit.VerifyKey) 
 }
 
 // MCUbootHint is the advice for a board that refused a file because it is not an MCUboot image.
-const MCUbootHint = "this board runs MCUboot: export the firmware for MCUboot with `suit mcuboot sign --key KEY --version X.Y.Z --manifest ENVELOPE -o app.signed.bin app.bin` and push that"
+const MCUbootHint = "this board runs MCUboot: export with `suit mcuboot sign --key KEY --version X.Y.Z --manifest ENVELOPE -o app.signed.bin app.bin` and push that"
 
 // BoardWantsMCUboot reports whether err, from pushing data, is a board saying that data is not
 // an MCUboot image: Zephyr's img_mgmt refuses the first chunk with
