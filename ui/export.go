@@ -30,6 +30,7 @@ func signAndExport(env *model.Envelope, req SignRequest, opts signer.LoadOptions
 	if err != nil {
 		return res, fmt.Errorf("the manifest cannot be encoded: %w (fix the errors listed in the editor)", err)
 	}
+	var signingKey signer.Key
 	if req.KeyRef != "" {
 		key, err := signer.LoadSigner(req.KeyRef, opts)
 		if err != nil {
@@ -42,6 +43,7 @@ func signAndExport(env *model.Envelope, req SignRequest, opts signer.LoadOptions
 		if res.signed, err = suit.Decode(data); err != nil {
 			return res, err
 		}
+		signingKey = key
 		res.message = "Signed with " + key.Description() + ". "
 	}
 	current := env
@@ -83,6 +85,12 @@ func signAndExport(env *model.Envelope, req SignRequest, opts signer.LoadOptions
 	case exportCHeader:
 		name := strings.TrimSuffix(filepath.Base(req.Path), filepath.Ext(req.Path))
 		out = []byte(app.CHeader(name, data))
+	case exportMCUboot:
+		var what string
+		if out, what, err = exportMCUbootImage(data, signingKey, req); err != nil {
+			return res, err
+		}
+		res.message += what
 	default:
 		return res, fmt.Errorf("unknown export %q", req.Kind)
 	}

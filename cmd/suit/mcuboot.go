@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -201,6 +202,8 @@ func mcubootVerifyKeys(keyPath string, suitPaths []string) (crypto.PublicKey, []
 		if sk, err = loadVerifyKeys(suitPaths); err != nil {
 			return nil, nil, err
 		}
+	} else if pub != nil {
+		sk = []suit.VerifyKey{{Name: filepath.Base(keyPath), Public: pub}} // one key signs both
 	}
 	return pub, sk, nil
 }
