@@ -446,3 +446,29 @@ func TestMCUbootPowerCutAtEveryFlashOp(t *testing.T) {
 		mbCutEverywhere(t, fromFlash(testMode), v1, false, nil, true)
 	}
 }
+
+// The SUIT-only entry points answer the mcuboot board with an error, never a panic.
+func TestMCUbootSUITOnlyCalls(t *testing.T) {
+	d, err := New(Config{Board: BoardMCUboot})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.StateInfo(); !errors.Is(err, ErrUnsupported) {
+		t.Fatalf("StateInfo: %v", err)
+	}
+	if _, _, ok := d.Installed(); ok {
+		t.Fatal("Installed reports a SUIT manifest")
+	}
+	if err := d.RollbackSequence(1); err == nil {
+		t.Fatal("RollbackSequence on the mcuboot board")
+	}
+	if rec := d.Verify(); rec.Outcome == Applied {
+		t.Fatalf("Verify: %+v", rec)
+	}
+	if res := d.LoadCMS(CMSIdentity{}); res.Record.Outcome == Applied {
+		t.Fatal("LoadCMS on the mcuboot board")
+	}
+	if d.MCUbootSummary() == "" || !d.IsMCUboot() {
+		t.Fatal("no summary")
+	}
+}
