@@ -472,3 +472,40 @@ func TestMCUbootSUITOnlyCalls(t *testing.T) {
 		t.Fatal("no summary")
 	}
 }
+
+// The long version: a power cut at every flash write and erase of the test swap of a 32 KiB image
+// (and of its revert).
+func TestMCUbootPowerCut32KiB(t *testing.T) {
+	if testing.Short() {
+		t.Skip("long: run by make test-long")
+	}
+	ka := mbTKey(t, "A")
+	imgs := mbSignMany(t, mbJob{"A", "1.0.0", 1, 5000}, mbJob{"A", "2.0.0", 9, 32<<10 - 0x200 - 0x100})
+	v1, big := imgs[0], imgs[1]
+	base := mbDevice(t, v1, ka)
+	if err := base.Stage(big); err != nil {
+		t.Fatal(err)
+	}
+	if err := base.mbSetNext(base.mb.secondary, false, false); err != nil {
+		t.Fatal(err)
+	}
+	pending, _ := base.FlashImages()
+	fromFlash := func(img []byte) func(t *testing.T) *Device {
+		return func(t *testing.T) *Device {
+			d, err := New(Config{Board: BoardMCUboot})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := d.LoadFlashImages(img, nil); err != nil {
+				t.Fatal(err)
+			}
+			return d
+		}
+	}
+	n := mbCutEverywhere(t, fromFlash(pending), big, true, v1, false)
+	d := fromFlash(pending)(t)
+	d.Restart()
+	testMode, _ := d.FlashImages()
+	m := mbCutEverywhere(t, fromFlash(testMode), v1, false, nil, false)
+	t.Logf("32 KiB image: %d operations in the test swap, %d in the revert, each cut recovered", n, m)
+}
