@@ -137,11 +137,6 @@ func (mb *mcubootBoard) keyTableOff() int {
 }
 
 func (d *Device) mbKeys() ([]mbKey, error) {
-	buf, err := d.RAM.alloc("key table read buffer", 64, true)
-	if err != nil {
-		return nil, err
-	}
-	defer buf.Free()
 	tbl := make([]byte, mbKeyTableSize) // flash is memory mapped: MCUboot reads its keys in place
 	if err := d.Int.ReadAt(tbl, d.mb.keyTableOff()); err != nil {
 		return nil, err

@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/fxamacker/cbor/v2"
 
 	"github.com/suit-studio/suit-studio/transport"
 )
@@ -219,4 +222,49 @@ func BenchmarkMCUbootSMPPush(b *testing.B) {
 	b.ReportMetric(100*rate/transport.UploadCeiling(115200, bufSize, transport.DefaultLineMax), "%ceiling")
 	b.ReportMetric(sim.Seconds()/float64(b.N), "sim-s/boot")
 	b.ReportMetric(float64(peak), "ram-peak-B")
+}
+
+// The refusal on the wire as Zephyr's smp.c and img_mgmt build it: a v1 request gets exactly the
+// bytes of {"rc": 1, "rsn": "magic mismatch"} (MGMT_ERR_EUNKNOWN, img_mgmt_translate_error_code), a
+// v2 request {"err": {"group": 1, "rc": 23}}; an upload without "len" gets
+// IMG_MGMT_ERR_INVALID_LENGTH (21), one shorter than a header IMG_MGMT_ERR_INVALID_IMAGE_HEADER (22).
+// (The v2 bodies are compared decoded: transport's server writes map keys in canonical order,
+// "rc" before "group", where Zephyr writes "group" first; CBOR readers do not care.)
+func TestMCUbootUploadRefusalOnTheWire(t *testing.T) {
+	ka := mbTKey(t, "A")
+	v1 := mbSign(t, ka, "1.0.0", 1, 5000)
+	srv := &transport.Server{Device: NewSMPDevice(mbDevice(t, v1, ka))}
+	env, _ := integratedEnvelope(t, 2, 200)
+	n := uint64(len(env))
+	send := func(version uint8, body map[string]any) []byte {
+		b, err := cbor.Marshal(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pkt, err := transport.MarshalPacket(transport.Header{Op: transport.OpWrite, Version: version, Group: transport.GroupImage, ID: transport.CmdImageUpload, Seq: 7}, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		reply, _ := srv.Handle(pkt)
+		return reply[transport.HeaderSize:]
+	}
+	if got := fmt.Sprintf("%x", send(transport.Version1, map[string]any{"image": 0, "len": n, "off": 0, "data": env[:100]})); got != "a2627263016372736e6e6d61676963206d69736d61746368" {
+		t.Errorf("v1 magic mismatch: %s", got)
+	}
+	for _, c := range []struct {
+		body map[string]any
+		rc   uint64
+	}{
+		{map[string]any{"image": 0, "len": n, "off": 0, "data": env[:100]}, 23},
+		{map[string]any{"image": 0, "off": 0, "data": v1[:100]}, 21},
+		{map[string]any{"image": 0, "len": n, "off": 0, "data": v1[:16]}, 22},
+	} {
+		var got struct {
+			Err map[string]uint64 `cbor:"err"`
+		}
+		raw := send(transport.Version2, c.body)
+		if err := cbor.Unmarshal(raw, &got); err != nil || len(got.Err) != 2 || got.Err["group"] != 1 || got.Err["rc"] != c.rc {
+			t.Errorf("v2 %v: reply %x, want err group 1 rc %d", c.body["len"], raw, c.rc)
+		}
+	}
 }
