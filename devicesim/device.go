@@ -27,6 +27,9 @@ type Config struct {
 	// Board is the device profile: BoardSUIT ("" or "suit", the default) or BoardMCUboot
 	// ("mcuboot": Zephyr's img_mgmt and MCUboot's swap-move boot loader, see mcuboot_board.go).
 	Board string `json:",omitempty"`
+	// ComponentAliases maps other component identifiers (the single byte string) onto the
+	// device's own, e.g. "plaintext-firmware" -> h'00' for the firmware-encryption examples.
+	ComponentAliases map[string][]byte
 }
 
 func (c Config) withDefaults() Config {
@@ -106,6 +109,7 @@ type devComp struct {
 // Device is the simulated Class 1 device.
 type Device struct {
 	cfg   Config
+	keys  []DeviceKey // decryption and MAC keys (decrypt.go)
 	Int   *Flash
 	Ext   *Flash // nil when the device has no external flash
 	RAM   *RAM
