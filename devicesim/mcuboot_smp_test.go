@@ -71,7 +71,7 @@ func TestMCUbootSMPOverPacedPty(t *testing.T) {
 	_, err = c.Upload(ctx, env, transport.UploadOptions{})
 	var de *transport.DeviceError
 	if !errors.As(err, &de) || de.V2 || de.RC != transport.MgmtUnknown || de.Reason != "magic mismatch" ||
-		!strings.Contains(de.Hint(), "export the firmware for MCUboot") {
+		de.Words() != "image header magic is wrong" || !strings.Contains(de.Hint(), "MCUboot image") {
 		t.Fatalf("v1 client, SUIT envelope: %v", err)
 	}
 	if d.FlashOps() != ops {
