@@ -3,6 +3,7 @@ package devicesim
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -266,5 +267,52 @@ func TestMCUbootUploadRefusalOnTheWire(t *testing.T) {
 		if err := cbor.Unmarshal(raw, &got); err != nil || len(got.Err) != 2 || got.Err["group"] != 1 || got.Err["rc"] != c.rc {
 			t.Errorf("v2 %v: reply %x, want err group 1 rc %d", c.body["len"], raw, c.rc)
 		}
+	}
+}
+
+// An interrupted upload resumes where it stopped when the first chunk comes again with the same
+// "sha" (img_mgmt_upload_inspect's resume); with another sha it starts over.
+func TestMCUbootUploadResume(t *testing.T) {
+	ka := mbTKey(t, "A")
+	imgs := mbSignMany(t, mbJob{"A", "1.0.0", 1, 5000}, mbJob{"A", "1.2.3", 2, 9000})
+	v1, v2 := imgs[0], imgs[1]
+	d := mbDevice(t, v1, ka)
+	srv := &transport.Server{Device: NewSMPDevice(d)}
+	sum := sha256.Sum256(v2)
+	up := func(body map[string]any) (off uint64, match *bool) {
+		t.Helper()
+		b, _ := cbor.Marshal(body)
+		pkt, _ := transport.MarshalPacket(transport.Header{Op: transport.OpWrite, Version: transport.Version2, Group: transport.GroupImage, ID: transport.CmdImageUpload}, b)
+		reply, _ := srv.Handle(pkt)
+		var r transport.UploadResponse
+		if err := cbor.Unmarshal(reply[transport.HeaderSize:], &r); err != nil {
+			t.Fatalf("reply %x: %v", reply, err)
+		}
+		return r.Off, r.Match
+	}
+	n := uint64(len(v2))
+	if off, _ := up(map[string]any{"image": 0, "len": n, "off": 0, "sha": sum[:], "data": v2[:1000]}); off != 1000 {
+		t.Fatalf("first chunk: off %d", off)
+	}
+	if off, _ := up(map[string]any{"image": 0, "off": 1000, "data": v2[1000:3000]}); off != 3000 {
+		t.Fatalf("second chunk: off %d", off)
+	}
+	// The link drops; the client starts again at 0 with the same sha: the device says 3000.
+	ops := d.FlashOps()
+	if off, _ := up(map[string]any{"image": 0, "len": n, "off": 0, "sha": sum[:], "data": v2[:1000]}); off != 3000 || d.FlashOps() != ops {
+		t.Fatalf("resume: off %d, %d flash operations", off, d.FlashOps()-ops)
+	}
+	off, match := up(map[string]any{"image": 0, "off": 3000, "data": v2[3000:]})
+	if off != n || match == nil || !*match {
+		t.Fatalf("last chunk: off %d match %v", off, match)
+	}
+	sec := d.mb.secondary
+	if !bytes.Equal(d.Int.data[sec.Offset:sec.Offset+len(v2)], v2) {
+		t.Fatal("the secondary slot does not hold the image")
+	}
+	// Another image (another sha) starts over at 0.
+	other := sha256.Sum256(v1)
+	if off, _ := up(map[string]any{"image": 0, "len": uint64(len(v1)), "off": 0, "sha": other[:], "data": v1[:500]}); off != 500 {
+		t.Fatalf("a new upload: off %d", off)
 	}
 }
