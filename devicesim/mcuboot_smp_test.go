@@ -111,6 +111,11 @@ func TestMCUbootSMPOverPacedPty(t *testing.T) {
 	if err != nil || len(r.Images) != 2 || !r.Images[1].Pending || r.Images[1].Permanent {
 		t.Fatalf("image test: %+v %v", r, err)
 	}
+	// A slot pending a test swap cannot be erased (img_mgmt_slot_in_use): IMG_MGMT_ERR_NO_FREE_SLOT,
+	// MGMT_ERR_EBADSTATE for a v1 client.
+	if err := c.Erase(ctx, 1); !errors.As(err, &de) || de.V2 || de.RC != transport.MgmtBadState {
+		t.Fatalf("erase of the pending slot: %v", err)
+	}
 	if rec := reset(); rec.Outcome != Applied || !bytes.Equal(rec.BootedImage, mbHashTLV(t, v2)) {
 		t.Fatalf("first reset: %+v", rec)
 	}
@@ -140,6 +145,13 @@ func TestMCUbootSMPOverPacedPty(t *testing.T) {
 	mbRunning(t, d, v2, false)
 	if st = state(); !st[0].Confirmed || !st[0].Active || st[0].Version != "1.2.3" {
 		t.Fatalf("after confirm: %+v", st)
+	}
+	// The old image in the secondary slot is free now: erase it.
+	if err := c.Erase(ctx, -1); err != nil {
+		t.Fatalf("erase: %v", err)
+	}
+	if st = state(); len(st) != 1 {
+		t.Fatalf("after erase: %+v", st)
 	}
 
 	// 6. Images that must never boot: signed by another key, and an altered body.
