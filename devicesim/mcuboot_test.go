@@ -509,3 +509,42 @@ func TestMCUbootPowerCut32KiB(t *testing.T) {
 	m := mbCutEverywhere(t, fromFlash(testMode), v1, false, nil, false)
 	t.Logf("32 KiB image: %d operations in the test swap, %d in the revert, each cut recovered", n, m)
 }
+
+// Whatever the secondary slot and its trailer hold, the boot loader and img_mgmt's reader answer
+// with a verdict, never a panic or a write outside the slots.
+func FuzzMCUbootSlot(f *testing.F) {
+	ka := mbTKey(f, "A")
+	imgs := mbSignMany(f, mbJob{"A", "1.0.0", 1, 5000}, mbJob{"A", "1.2.3", 2, 9000})
+	v1, v2 := imgs[0], imgs[1]
+	f.Add(v2, []byte(nil))
+	f.Add(v2[:600], mbTrailerMagic)
+	trailer := bytes.Repeat([]byte{0xff}, 64)
+	copy(trailer[64-16:], mbTrailerMagic)
+	trailer[64-40] = mbSwapTest
+	f.Add(v2, trailer)
+	f.Fuzz(func(t *testing.T, slot, tail []byte) {
+		d := mbDevice(t, v1, ka)
+		sec := d.mb.secondary
+		if len(slot) > sec.Size {
+			slot = slot[:sec.Size]
+		}
+		if len(tail) > 1024 {
+			tail = tail[:1024]
+		}
+		copy(d.Int.data[sec.Offset:], slot)
+		copy(d.Int.data[sec.Offset+sec.Size-len(tail):], tail)
+		// A damaged primary trailer too: the status entries and swap size come from there.
+		pri := d.mb.primary
+		copy(d.Int.data[pri.Offset+pri.Size-len(tail):], tail)
+		boot := append([]byte(nil), d.Int.data[:d.mb.bootloader.Size]...)
+		d.mbReadInfo(sec)
+		NewSMPDevice(d).ImageState()
+		rec := d.Restart()
+		if rec == nil {
+			t.Fatal("no record")
+		}
+		if !bytes.Equal(d.Int.data[:d.mb.bootloader.Size], boot) {
+			t.Fatal("the boot loader area was written")
+		}
+	})
+}
