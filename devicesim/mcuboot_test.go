@@ -548,3 +548,64 @@ func FuzzMCUbootSlot(f *testing.F) {
 		}
 	})
 }
+
+// imgtool's own trailer is the oracle for the trailer layout: an image padded to the secondary
+// slot with --pad --confirm (magic, image ok at MCUboot's offsets) and written there as is makes
+// MCUboot do a permanent swap at the next reset, with no img_mgmt state write; --pad --test a
+// test swap that reverts.
+func TestMCUbootImgtoolPaddedTrailer(t *testing.T) {
+	ka := mbTKey(t, "A")
+	v1 := mbSign(t, ka, "1.0.0", 1, 5000)
+	flags := []string{"--confirm", "--test"}
+	padded := make([][]byte, len(flags))
+	errs := make([]error, len(flags))
+	dir := t.TempDir()
+	kf, in := filepath.Join(dir, "k.pem"), filepath.Join(dir, "fw.bin")
+	if err := os.WriteFile(kf, ka.pem, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(in, testImage(5, 7000), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for i, flag := range flags {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out := filepath.Join(dir, fmt.Sprintf("padded%d.bin", i))
+			cmd := exec.Command(imgtoolRun, "sign", "--key", kf, "--version", "3.0.0", "--header-size", "0x200",
+				"--slot-size", "0xa000", "--pad-header", "--align", "4", flag, in, out)
+			if b, err := cmd.CombinedOutput(); err != nil {
+				errs[i] = fmt.Errorf("imgtool sign %s: %v\n%s", flag, err, b)
+				return
+			}
+			padded[i], errs[i] = os.ReadFile(out)
+		}()
+	}
+	wg.Wait()
+	for i, flag := range flags {
+		if errs[i] != nil {
+			t.Fatal(errs[i])
+		}
+		img, test := padded[i], flag == "--test"
+		if len(img) != 0xa000 {
+			t.Fatalf("%s: padded image of %d bytes", flag, len(img))
+		}
+		d := mbDevice(t, v1, ka)
+		if err := d.Stage(img); err != nil {
+			t.Fatal(err)
+		}
+		rec := d.Restart()
+		if rec.Outcome != Applied || !bytes.Equal(rec.BootedImage, mbHashTLV(t, img)) {
+			t.Fatalf("%s: %+v", flag, rec)
+		}
+		mbRunning(t, d, img[:d.mb.running.Size], test) // the image, without its padding
+		want := img
+		if test {
+			want = v1
+		}
+		if rec := d.Restart(); !bytes.Equal(rec.BootedImage, mbHashTLV(t, want)) {
+			t.Fatalf("%s, second reset: %+v", flag, rec)
+		}
+	}
+}
