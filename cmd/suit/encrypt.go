@@ -104,17 +104,25 @@ func sortedKeys[V any](m map[string]V) []string {
 	return ks
 }
 
-// loadDecryptKeys reads --decrypt-key files.
-func loadDecryptKeys(paths []string) ([]cose.DecryptionKey, error) {
+// loadDecryptKeys reads --decrypt-key files or pkcs11: URIs; call the returned func when done.
+func loadDecryptKeys(env *cmdEnv, refs []string) ([]cose.DecryptionKey, func(), error) {
 	var keys []cose.DecryptionKey
-	for _, p := range paths {
-		k, err := app.LoadDecryptionKey(p)
+	var closers []func()
+	closeAll := func() {
+		for _, c := range closers {
+			c()
+		}
+	}
+	for _, r := range refs {
+		k, c, err := app.OpenDecryptionKey(r, pinOptions(env))
 		if err != nil {
-			return nil, inputErr(err, "give a P-256 or X25519 private key (PEM) or a 16, 24 or 32-byte key-encryption key file", "cannot use --decrypt-key")
+			closeAll()
+			return nil, nil, inputErr(err, "give a P-256 or X25519 private key (PEM), a 16, 24 or 32-byte key-encryption key file, or a pkcs11: URI of a P-256 key with the derive usage", "cannot use --decrypt-key")
 		}
 		keys = append(keys, k)
+		closers = append(closers, c)
 	}
-	return keys, nil
+	return keys, closeAll, nil
 }
 
 // isEncryptionInfo reports whether data is a bare COSE_Encrypt (96) or COSE_Encrypt0 (16).
