@@ -5,7 +5,6 @@ package app
 // and the suit command line both call these.
 
 import (
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -77,7 +76,8 @@ func SignEnvelope(data []byte, keys []any, opts SignOptions) ([]byte, error) {
 				if !opts.NoKID {
 					kid = key.KeyID()
 				}
-				b, err = cose.Sign1(rand.Reader, key, alg, kid, payload)
+				// nil rand: file ECDSA keys sign deterministically (RFC 6979); tokens use their own RNG.
+				b, err = cose.Sign1(nil, key, alg, kid, payload)
 				if err != nil {
 					return nil, fmt.Errorf("signing with %s: %w", key.Description(), err)
 				}
