@@ -144,6 +144,8 @@ type LoadOptions struct {
 	// Algorithm, when not zero, is the COSE algorithm the caller needs: a key that signs with
 	// another algorithm is refused with ErrWrongKeyType.
 	Algorithm int64
+	// Warn receives warnings (a pin-source file readable by others); standard error when nil.
+	Warn func(msg string)
 }
 
 func (o LoadOptions) getenv(k string) string {

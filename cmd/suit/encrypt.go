@@ -31,8 +31,10 @@ func runEncrypt(env *cmdEnv, args []string) error {
 	fs.Var(&kids, "kid", "key id of the recipient at the same position (text); repeatable")
 	algName := fs.String("alg", "a128gcm", "content encryption: "+strings.Join(sortedKeys(app.ContentAlgorithms), ", "))
 	kw := fs.String("key-wrap", "a128kw", "key wrap after ECDH-ES (public-key recipients): a128kw, a192kw, a256kw")
-	out := fs.String("o", "", "write the encrypted payload (ciphertext, with the tag) to this file")
-	infoOut := fs.String("info", "", "write the SUIT_Encryption_Info (COSE_Encrypt) to this file")
+	outF := outputFlag(fs, "o", "write the encrypted payload (ciphertext, with the tag) to this file", nil)
+	out := outF.name
+	infoF := outputFlag(fs, "info", "write the SUIT_Encryption_Info (COSE_Encrypt) to this file", outF.force)
+	infoOut := infoF.name
 	write := fs.Bool("write", false, "print the source for the write directive (ciphertext in the manifest's content parameter) instead of fetch + copy")
 	profile := fs.String("profile", "", "an MTI profile (draft-ietf-suit-mti), e.g. suit-sha256-esp256-ecdh-a128gcm: sets --alg and checks the recipients")
 	comp := fs.Int("component", 0, "component index the plaintext goes to")
@@ -104,10 +106,10 @@ func runEncrypt(env *cmdEnv, args []string) error {
 	if err != nil {
 		return inputErr(err, "", "encryption failed")
 	}
-	if err := writeOutput(env, *out, res.Ciphertext, true); err != nil {
+	if err := outF.write(env, res.Ciphertext, true); err != nil {
 		return err
 	}
-	if err := writeOutput(env, *infoOut, res.Info, true); err != nil {
+	if err := infoF.write(env, res.Info, true); err != nil {
 		return err
 	}
 	fmt.Fprintf(env.stderr, "suit: %s encrypted with %s for %d recipient(s): %s (%d bytes), %s (%d bytes)\n",

@@ -142,10 +142,10 @@ func runMain(env *cmdEnv, args []string) int {
 		if ce.hint != "" {
 			fmt.Fprintf(env.stderr, "suit: hint: %s\n", ce.hint)
 		}
-		return ce.code
+		return exitCode(err)
 	}
 	fmt.Fprintf(env.stderr, "suit: error: %s\n", err)
-	return exitUsage
+	return exitCode(err)
 }
 
 func printUsage(w io.Writer) {

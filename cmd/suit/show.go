@@ -342,11 +342,14 @@ func printVerification(w io.Writer, v *suit.Verification) {
 	for _, m := range v.Members {
 		fmt.Fprintf(w, "severed %s: %s\n", m.Name, m.Reason)
 	}
+	for _, p := range v.Payloads {
+		fmt.Fprintf(w, "integrated payload %q (%d bytes): %s: %s\n", p.Key, p.Size, p.Status, p.Reason)
+	}
 	for _, u := range v.Unauthenticated {
 		fmt.Fprintf(w, "unauthenticated: %s\n", u)
 	}
 	if v.Authentic {
-		fmt.Fprintln(w, "verdict: AUTHENTIC")
+		fmt.Fprintf(w, "verdict: AUTHENTIC: %s\n", v.Scope())
 	} else {
 		fmt.Fprintf(w, "verdict: NOT AUTHENTIC: %s\n", v.Reason)
 	}

@@ -15,6 +15,7 @@ type provFlags struct {
 	vendorDomain, model, vendorID, classID, deviceID, image, state *string
 	hwType, hwSerial                                               *string
 	sequence                                                       *uint64
+	board                                                          *string
 }
 
 func addProvFlags(fs *flag.FlagSet) *provFlags {
@@ -29,6 +30,7 @@ func addProvFlags(fs *flag.FlagSet) *provFlags {
 		state:        fs.String("state", "", "keep the device (its flash) in DIR between runs"),
 		hwType:       fs.String("hw-type", devicesim.DefaultHWType.String(), "RFC 4108 packages: the device's hardware module type (OID)"),
 		hwSerial:     fs.String("hw-serial", "00000001", "RFC 4108 packages: the device's serial number (hex)"),
+		board:        fs.String("board", devicesim.BoardSUIT, "device profile: suit (SUIT manifest processor) or mcuboot (Zephyr img_mgmt + MCUboot swap-move; --trust keys are MCUboot's built-in keys, --image an MCUboot image)"),
 	}
 	fs.Var(&p.trust, "trust", "PEM public key the device trusts (repeatable)")
 	fs.Var(&p.payloads, "payload", "URI=FILE: a payload the device fetches from URI (repeatable)")
@@ -40,6 +42,13 @@ func addProvFlags(fs *flag.FlagSet) *provFlags {
 // build reads the files the flags name and returns the provisioning and the URI-to-payload map.
 func (p *provFlags) build(env *cmdEnv) (app.SimProvisioning, map[string][]byte, error) {
 	prov := app.SimProvisioning{VendorDomain: *p.vendorDomain, Model: *p.model, Sequence: *p.sequence}
+	switch *p.board {
+	case devicesim.BoardSUIT, "":
+	case devicesim.BoardMCUboot:
+		prov.Config.Board = devicesim.BoardMCUboot
+	default:
+		return prov, nil, usageErr("--board suit (the default) or --board mcuboot", "unknown board %q", *p.board)
+	}
 	for _, t := range p.trust {
 		b, err := readInput(env, t)
 		if err != nil {
