@@ -76,6 +76,12 @@ func TestMTIProfilesEndToEnd(t *testing.T) {
 			if fs := suit.Validate(env); model.HasErrors(fs) {
 				t.Fatalf("validation: %v", fs)
 			}
+			// The inspector's payload check: the ciphertext is covered by the signed manifest.
+			for _, r := range suit.CheckPayloads(env) {
+				if r.Status != suit.PayloadMatches {
+					t.Fatalf("payload %s: %s: %s", r.Key, r.Status, r.Reason)
+				}
+			}
 			data, err := suit.Encode(env)
 			if err != nil {
 				t.Fatal(err)
