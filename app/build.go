@@ -59,6 +59,8 @@ func SignEnvelope(data []byte, keys []any, opts SignOptions) ([]byte, error) {
 			return nil, err
 		}
 	}
+	// An envelope encrypted per an MTI profile is signed with the profile's algorithm (mti.go).
+	decoded, _ := suit.Decode(data)
 	return suit.AddAuthBlocks(data, func(payload []byte) ([][]byte, error) {
 		var blocks [][]byte
 		for _, k := range keys {
@@ -71,6 +73,8 @@ func SignEnvelope(data []byte, keys []any, opts SignOptions) ([]byte, error) {
 				alg := key.Algorithm()
 				if opts.Algorithm != 0 {
 					alg = opts.Algorithm
+				} else if a := SignAlgorithmFor(decoded, key); a != 0 {
+					alg = a
 				}
 				var kid []byte
 				if !opts.NoKID {

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"crypto"
 	"crypto/ecdh"
 	"errors"
 	"fmt"
@@ -149,4 +150,67 @@ func setIntegrated(env *model.Envelope, key string, data []byte) {
 		}
 	}
 	env.Integrated = append(env.Integrated, model.IntegratedPayload{Key: key, Data: data})
+}
+
+// ProfileOf says which MTI profile an envelope's encrypted payload follows
+// (its content encryption and key exchange), or nil. Between profiles that
+// share both (ESP256 or Ed25519 with ECDH-ES + A128KW and A128CTR), the
+// signing key decides; pass its public key, or nil for the first match.
+func ProfileOf(env *model.Envelope, pub any) *model.MTIProfile {
+	if env == nil || env.Manifest == nil {
+		return nil
+	}
+	var info *cose.Encrypt
+	for _, p := range FindEncryptedPayloads(env, nil) {
+		if p.Parsed != nil && len(p.Parsed.Recipients) > 0 {
+			info = p.Parsed
+			break
+		}
+	}
+	if info == nil {
+		return nil
+	}
+	var match *model.MTIProfile
+	for _, p := range model.MTIProfiles() {
+		if p.Encryption != info.Alg || p.KeyExchange != info.Recipients[0].Alg {
+			continue
+		}
+		p := p
+		if match == nil {
+			match = &p
+		}
+		if pub != nil && authFits(p.Auth, pub) {
+			return &p
+		}
+	}
+	return match
+}
+
+func authFits(alg int64, pub any) bool {
+	switch alg {
+	case cose.AlgESP256:
+		a, err := cose.AlgorithmForKey(pub)
+		return err == nil && a == cose.AlgES256
+	case cose.AlgEd25519:
+		a, err := cose.AlgorithmForKey(pub)
+		return err == nil && a == cose.AlgEdDSA
+	case cose.AlgHMAC256:
+		return pub == nil
+	}
+	return false
+}
+
+// SignAlgorithmFor is the COSE algorithm to sign env with key: the MTI
+// profile's (ESP256 rather than ES256, Ed25519 rather than EdDSA) when the
+// envelope carries a payload encrypted per a profile the key fits, else 0
+// (the key's default).
+func SignAlgorithmFor(env *model.Envelope, key any) int64 {
+	k, ok := key.(interface{ Public() crypto.PublicKey })
+	if !ok {
+		return 0
+	}
+	if p := ProfileOf(env, k.Public()); p != nil && authFits(p.Auth, k.Public()) {
+		return p.Auth
+	}
+	return 0
 }

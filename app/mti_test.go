@@ -116,9 +116,17 @@ func TestMTIProfilesEndToEnd(t *testing.T) {
 
 func runOnDevice(t *testing.T, p model.MTIProfile, data []byte, key, anchor any, keys []devicesim.DeviceKey, want []byte) {
 	t.Helper()
-	alg := p.Auth
-	if alg == cose.AlgHMAC256 {
-		alg = 0
+	unsigned, err := suit.Decode(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The studio picks the profile's algorithm for the key (ESP256, not ES256; Ed25519, not EdDSA).
+	alg := SignAlgorithmFor(unsigned, key)
+	if want := map[bool]int64{true: 0, false: p.Auth}[p.Auth == cose.AlgHMAC256]; alg != want {
+		t.Fatalf("SignAlgorithmFor = %d, want %d", alg, want)
+	}
+	if a := SignAlgorithmFor(model.Example1(), key); a != 0 {
+		t.Fatalf("SignAlgorithmFor(example 1) = %d, want the key's default", a)
 	}
 	signed, err := SignEnvelope(data, []any{key}, SignOptions{Algorithm: alg})
 	if err != nil {

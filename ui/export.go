@@ -31,7 +31,8 @@ func signAndExport(env *model.Envelope, req SignRequest, opts signer.LoadOptions
 		return res, fmt.Errorf("the manifest cannot be encoded: %w (fix the errors listed in the editor)", err)
 	}
 	if req.KeyRef != "" {
-		key, err := signer.LoadSigner(req.KeyRef, opts)
+		// A signing key (file or token) or an HMAC key file (COSE_Mac0).
+		key, err := signer.LoadPrivate(req.KeyRef, opts)
 		if err != nil {
 			return res, err
 		}
@@ -42,7 +43,9 @@ func signAndExport(env *model.Envelope, req SignRequest, opts signer.LoadOptions
 		if res.signed, err = suit.Decode(data); err != nil {
 			return res, err
 		}
-		res.message = "Signed with " + key.Description() + ". "
+		if d, ok := key.(interface{ Description() string }); ok {
+			res.message = "Signed with " + d.Description() + ". "
+		}
 	}
 	current := env
 	if res.signed != nil {
