@@ -244,3 +244,30 @@ func lmsSigLenFrom(sig []byte) (int, error) {
 	}
 	return lmsSigLen(otsType, lmsType), nil
 }
+
+// PublicKey is an encoded HSS public key (u32 L || LMS public key), the
+// crypto.PublicKey of an HSS-LMS signer.
+type PublicKey []byte
+
+// Equal reports whether two public keys are the same.
+func (k PublicKey) Equal(x any) bool {
+	o, ok := x.(PublicKey)
+	return ok && subtle.ConstantTimeCompare(k, o) == 1
+}
+
+// Check says whether k is a well-formed HSS public key of known types.
+func (k PublicKey) Check() error {
+	if len(k) != 4+4+4+16+n {
+		return fmt.Errorf("%w: HSS public key is %d bytes, want %d", ErrInvalid, len(k), 4+4+4+16+n)
+	}
+	if l := binary.BigEndian.Uint32(k); l < 1 || l > 8 {
+		return fmt.Errorf("%w: HSS public key with %d levels", ErrInvalid, l)
+	}
+	if _, ok := lmsHeights[binary.BigEndian.Uint32(k[4:])]; !ok {
+		return fmt.Errorf("%w: unknown LMS type %d", ErrInvalid, binary.BigEndian.Uint32(k[4:]))
+	}
+	if _, ok := otsTypes[binary.BigEndian.Uint32(k[8:])]; !ok {
+		return fmt.Errorf("%w: unknown LM-OTS type %d", ErrInvalid, binary.BigEndian.Uint32(k[8:]))
+	}
+	return nil
+}

@@ -86,7 +86,7 @@ func (k *PrivateKey) publicFrom(t [][]byte) []byte {
 }
 
 // HSSPublicKey is the HSS public key of this one-level key: u32(1) || LMS public key.
-func (k *PrivateKey) HSSPublicKey() []byte { return append(u32(1), k.PublicKey()...) }
+func (k *PrivateKey) HSSPublicKey() PublicKey { return append(u32(1), k.PublicKey()...) }
 
 // randomizer is the LM-OTS C of leaf q, derived from the seed as the
 // reference implementation does (H(I || q || 0xFFFD || 0xFF || SEED)), so that
