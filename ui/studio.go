@@ -208,6 +208,7 @@ func (s *Studio) menu() *fyne.MainMenu {
 		&fyne.MenuItem{Label: "Redo", Action: s.redo, Shortcut: shortcutRedo},
 		fyne.NewMenuItemSeparator(),
 		&fyne.MenuItem{Label: "Find…", Action: s.find, Shortcut: shortcutFind},
+		&fyne.MenuItem{Label: "Encrypt payload…", Action: func() { s.encryptDialog() }},
 	)
 	view := fyne.NewMenu("View",
 		&fyne.MenuItem{Label: "Start", Action: func() { s.ShowView(ViewStart) }, Shortcut: shortcutView1},
