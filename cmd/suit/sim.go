@@ -22,7 +22,7 @@ func init() {
 	register(&command{
 		name: "sim",
 		usage: "sim run --trust PUB [--trust PUB ...] [--vendor-domain D --model M | --vendor-id HEX --class-id HEX] " +
-			"[--device-id HEX] [--sequence N] [--image FILE] [--payload URI=FILE ...] [--rate N] [--block-size N] [--report URL] [--power-cut-at N] [--tamper OFFSET] [--rollback-to N] [--state DIR] [--json] " +
+			"[--device-id HEX] [--sequence N] [--image FILE] [--payload URI=FILE ...] [--rate N] [--block-size N] [--report URL] [--polls N --poll-every D] [--power-cut-at N] [--tamper OFFSET] [--rollback-to N] [--state DIR] [--json] " +
 			"[--hw-type OID --hw-serial HEX --receipt FILE] ENVELOPE|PACKAGE|URI\n" +
 			"       suit sim serve ...\n" +
 			"       suit sim fleet --devices N --server URI ...",

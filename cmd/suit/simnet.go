@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/suit-studio/suit-studio/app"
 	"github.com/suit-studio/suit-studio/devicesim"
@@ -15,14 +16,17 @@ import (
 // netFlags are `suit sim run`'s options for a networked device: how it fetches (a real HTTP and
 // CoAP client), and where it sends its SUIT reports.
 type netFlags struct {
-	rate, blockSize *int
-	report          *string
+	rate, blockSize, polls *int
+	report                 *string
+	every                  *time.Duration
 }
 
 func addNetFlags(fs *flag.FlagSet) *netFlags {
 	return &netFlags{
 		rate:      fs.Int("rate", 0, "pace the device's network link at N bytes/s (default: unpaced; 15000 is about an 802.15.4 link)"),
 		blockSize: fs.Int("block-size", 256, "CoAP block size the device asks for (16..1024) and its HTTP read size"),
+		polls:     fs.Int("polls", 1, "with a manifest URI: poll it up to N times until it offers a newer sequence number"),
+		every:     fs.Duration("poll-every", 10*time.Second, "with --polls: the time between two polls"),
 		report:    fs.String("report", "", "send the device's signed SUIT report to the status tracker at URL (http://HOST:PORT or coap://HOST:PORT); sim fleet: default the manifest's server, - for none"),
 	}
 }
@@ -40,13 +44,24 @@ func (n *netFlags) client() (*netfw.Client, error) {
 // locate fetches the envelope at uri (the device locating its update) and says whether it is
 // newer than what the device has; nil means the device is up to date.
 func (n *netFlags) locate(env *cmdEnv, c *netfw.Client, sess *app.SimSession, uri string) ([]byte, error) {
-	l, err := app.LocateUpdate(c, uri, sess.Device)
-	if err != nil {
-		return nil, inputErr(err, "check that 'suit serve' serves the file and the URI's host and port", "cannot locate the update")
+	if *n.polls < 1 || *n.polls > 100000 || *n.every < 0 {
+		return nil, usageErr("", "--polls %d --poll-every %s: give 1 to 100000 polls and a positive interval", *n.polls, *n.every)
 	}
-	if !l.Newer {
+	var l *app.Located
+	for i := 1; ; i++ {
+		var err error
+		l, err = app.LocateUpdate(c, uri, sess.Device)
+		if err != nil {
+			return nil, inputErr(err, "check that 'suit serve' serves the file and the URI's host and port", "cannot locate the update")
+		}
+		if l.Newer {
+			break
+		}
 		fmt.Fprintf(env.stdout, "locate: %s offers sequence number %d; the device has %d: up to date\n", uri, l.Sequence, l.Installed)
-		return nil, nil
+		if i >= *n.polls {
+			return nil, nil
+		}
+		time.Sleep(*n.every)
 	}
 	fmt.Fprintf(env.stdout, "locate: %s offers sequence number %d; the device has %d: updating\n", uri, l.Sequence, l.Installed)
 	return l.Envelope, nil
