@@ -89,6 +89,7 @@ type SimulatorView struct {
 	tamperBtn, cutBtn, rollbackBtn, resetBtn *widget.Button
 	faultLabel                               *widget.Label
 
+	provNote   *widget.Label // where the provisioning came from ("from the document …")
 	boardBox   *fyne.Container
 	left       *fyne.Container // the column holding the board, re-laid out when the board changes
 	ram        *widget.ProgressBar
@@ -150,7 +151,11 @@ func NewSimulatorView(w fyne.Window, opts SimulatorOptions) *SimulatorView {
 		ramBudget: devicesimBudget(opts.Config)}
 
 	v.vendorEntry = widget.NewEntry()
+	v.vendorEntry.SetPlaceHolder("vendor domain, or vendor ID (UUID)")
 	v.vendorEntry.SetText(opts.VendorDomain)
+	v.provNote = widget.NewLabel("")
+	v.provNote.Wrapping = fyne.TextWrapWord
+	v.provNote.Hide()
 	v.modelEntry = widget.NewEntry()
 	v.modelEntry.SetText(opts.Model)
 	v.trustEntry = widget.NewEntry()
@@ -163,7 +168,7 @@ func NewSimulatorView(w fyne.Window, opts SimulatorOptions) *SimulatorView {
 	v.payloadEntry.SetMinRowsVisible(2)
 
 	provForm := widget.NewForm(
-		widget.NewFormItem("Vendor domain", v.vendorEntry),
+		widget.NewFormItem("Vendor", v.vendorEntry),
 		widget.NewFormItem("Model (class)", v.modelEntry),
 		widget.NewFormItem("Trust anchor", container.NewBorder(nil, nil, nil, v.pickKeyBtn, v.trustEntry)),
 		widget.NewFormItem("Payload files", v.payloadEntry),
@@ -229,7 +234,7 @@ func NewSimulatorView(w fyne.Window, opts SimulatorOptions) *SimulatorView {
 	stepPane := container.NewBorder(controls, container.NewVBox(widget.NewSeparator(), bottom), nil, nil, v.steps)
 
 	v.left = container.NewVBox(
-		widget.NewCard("Provisioning", "", container.NewVBox(provForm, v.provisionBtn)),
+		widget.NewCard("Provisioning", "", container.NewVBox(v.provNote, provForm, v.provisionBtn)),
 		v.boardBox,
 		v.ram,
 		v.stateLabel,
@@ -294,10 +299,33 @@ func (v *SimulatorView) provisioning(p simProv) (app.SimProvisioning, error) {
 	if err != nil {
 		return app.SimProvisioning{}, &app.FileError{Op: "read the trust anchor", Path: p.trust, Err: err, Hint: "choose a PEM public key file (P-256 or Ed25519)"}
 	}
+	vendor, class, err := deviceIDs(p.domain, p.model)
+	if err != nil {
+		return app.SimProvisioning{}, err
+	}
 	return app.SimProvisioning{
 		TrustPEM: [][]byte{pem}, TrustNames: []string{filepath.Base(p.trust)},
-		VendorDomain: p.domain, Model: p.model, Config: v.opts.Config,
+		VendorID: vendor, ClassID: class, Config: v.opts.Config,
 	}, nil
+}
+
+// deviceIDs are the vendor and class IDs of the provisioning fields: each field holds a name
+// (a vendor domain, a model: UUID5 as in §8.4.8.1-2) or the ID itself as a UUID (what "Send to
+// simulator" puts there when the document's IDs are not derived from its text).
+func deviceIDs(domain, modelName string) (vendor, class []byte, err error) {
+	if domain == "" || modelName == "" {
+		return nil, nil, &simHintError{err: errors.New("the device needs a vendor and a model"),
+			hint: "give the vendor domain (or vendor ID) and the model (or class ID) of the manifests it should accept"}
+	}
+	if vendor, err = model.ParseUUID(domain); err != nil {
+		vendor = model.VendorID(domain)
+	}
+	if class, err = model.ParseUUID(modelName); err != nil {
+		if class, err = model.ClassID(vendor, modelName); err != nil {
+			return nil, nil, err
+		}
+	}
+	return vendor, class, nil
 }
 
 // session returns the device, provisioning a fresh one when there is none or fresh is set.
@@ -381,9 +409,19 @@ func (v *SimulatorView) pickKey() {
 func (v *SimulatorView) Provision() {
 	p := v.readProv()
 	v.start("Provisioning", p, true, func(ctx context.Context, s *app.SimSession, emit func(devicesim.Event)) simEnd {
-		return simEnd{verdict: fmt.Sprintf("Provisioned a fresh device: vendor %s, model %q, trust anchor %s, stored sequence number 0. It runs its factory image.",
+		return simEnd{verdict: fmt.Sprintf("Provisioned a fresh device: vendor %s, model %s, trust anchor %s, stored sequence number 0. It runs its factory image.",
 			p.domain, p.model, filepath.Base(p.trust))}
 	})
+}
+
+// SetProvisionNote says above the provisioning fields where they came from ("" hides it).
+func (v *SimulatorView) SetProvisionNote(text string) {
+	v.provNote.SetText(text)
+	if text == "" {
+		v.provNote.Hide()
+	} else {
+		v.provNote.Show()
+	}
 }
 
 // Prefill sets the provisioning fields for the envelope about to run (the studio's "Send to

@@ -13,7 +13,6 @@ import (
 	"runtime"
 	"strings"
 	"sync"
-	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -25,6 +24,7 @@ import (
 
 	"github.com/suit-studio/suit-studio/app"
 	"github.com/suit-studio/suit-studio/model"
+	"github.com/suit-studio/suit-studio/signer"
 )
 
 // AppID is the application ID, as in FyneApp.toml.
@@ -56,10 +56,11 @@ type Studio struct {
 	push      *PushView
 	keys      *KeyManager
 
-	// TrustedKeys are the PEM public key files the inspector verifies against. They are kept in
-	// the app's preferences between sessions.
+	// TrustedKeys are the key files of the trust store (see trust.go), which the inspector
+	// verifies against.
 	TrustedKeys []string
-	// TrustDir is the trust store the key managers show ("" = signer.DefaultTrustDir).
+	// TrustDir is the trust store of the inspector, the Keys tab and `suit verify`:
+	// signer.DefaultTrustDir.
 	TrustDir string
 
 	pin        *PINDialog     // asks for token PINs (signing, key managers, CMS export)
@@ -69,9 +70,9 @@ type Studio struct {
 	cmsExport  *CMSExport     // the last CMS export dialog (tests)
 	themeItems []themeItem    // View > Theme's choices
 
-	// onUITask, when set (tests, benchmarks), is told how long each completion of background
-	// work held the event goroutine.
-	onUITask func(what string, d time.Duration)
+	// onUITask, when set (tests, benchmarks), runs each completion of background work (on the
+	// event goroutine), so that it can time it.
+	onUITask func(what string, done func())
 
 	bg sync.WaitGroup // background work in flight, so that tests can wait for it
 	// doneMu serializes the completions of background work. With the real driver they already
@@ -86,11 +87,14 @@ func New(a fyne.App, state *app.State) *Studio {
 	s := &Studio{App: a, State: state, imageFiles: map[int]string{}}
 	s.Win = a.NewWindow("SUIT Studio")
 	s.pin = NewPINDialog(s.Win)
-	s.TrustedKeys = a.Preferences().StringList("trusted-keys")
+	s.TrustDir = signer.DefaultTrustDir(nil)
+	trustErr := s.loadTrusted()
 
 	s.start = newStartView(s)
 	s.editor = newEditorView(s)
 	s.inspector = newInspectorView(s)
+	s.inspector.trustErr = trustErr
+	s.inspector.refreshKeys()
 	encoded := func() ([]byte, error) {
 		if s.doc == nil {
 			return nil, errors.New("no document is open")
@@ -107,6 +111,10 @@ func New(a fyne.App, state *app.State) *Studio {
 	s.push.Wait()
 	kmo := s.keyManagerOptions()
 	kmo.OnUseKey = s.rememberKey
+	kmo.OnTrustChanged = func([]string) {
+		_ = s.loadTrusted()
+		s.inspector.verify()
+	}
 	s.keys = NewKeyManager(s.Win, kmo)
 	s.tabs = container.NewAppTabs(
 		container.NewTabItem("Start", s.start.content),
@@ -129,6 +137,7 @@ func New(a fyne.App, state *app.State) *Studio {
 	s.Win.SetCloseIntercept(s.quit)
 	s.Win.Resize(fyne.NewSize(1200, 800))
 	s.SetDocument(app.NewDocument(nil, state))
+	s.migrateTrustedKeys()
 	return s
 }
 
@@ -316,10 +325,10 @@ func (s *Studio) background(work func() func()) {
 			fyne.DoAndWait(func() {
 				s.doneMu.Lock()
 				defer s.doneMu.Unlock()
-				t0 := time.Now()
-				done()
 				if f := s.onUITask; f != nil {
-					f("completion of "+runtime.FuncForPC(reflect.ValueOf(work).Pointer()).Name(), time.Since(t0))
+					f("completion of "+runtime.FuncForPC(reflect.ValueOf(work).Pointer()).Name(), done)
+				} else {
+					done()
 				}
 			})
 		}
@@ -515,31 +524,6 @@ func (s *Studio) NewFromTemplate(t model.Template) {
 		s.SetDocument(doc)
 		s.ShowView(ViewEditor)
 	})
-}
-
-// AddTrustedKey adds a PEM public key file to the trusted keys.
-func (s *Studio) AddTrustedKey(path string) {
-	for _, k := range s.TrustedKeys {
-		if k == path {
-			return
-		}
-	}
-	s.TrustedKeys = append(s.TrustedKeys, path)
-	s.App.Preferences().SetStringList("trusted-keys", s.TrustedKeys)
-	s.inspector.verify()
-}
-
-// RemoveTrustedKey forgets a trusted key.
-func (s *Studio) RemoveTrustedKey(path string) {
-	out := s.TrustedKeys[:0]
-	for _, k := range s.TrustedKeys {
-		if k != path {
-			out = append(out, k)
-		}
-	}
-	s.TrustedKeys = out
-	s.App.Preferences().SetStringList("trusted-keys", s.TrustedKeys)
-	s.inspector.verify()
 }
 
 func fileExists(path string) bool {
