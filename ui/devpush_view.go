@@ -156,7 +156,10 @@ func NewPushView(w fyne.Window, opts PushViewOptions) *PushView {
 		v.speed,
 		widget.NewCard("Device images", "", v.images),
 	)
-	v.Content = container.NewBorder(top, nil, nil, nil, widget.NewCard("Log", "", v.logScroll))
+	// The form scrolls above the log, so that neither makes the window taller than it is.
+	split := container.NewVSplit(container.NewScroll(top), widget.NewCard("Log", "", v.logScroll))
+	split.Offset = 0.7
+	v.Content = split
 	v.Refresh()
 	return v
 }

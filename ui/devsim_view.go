@@ -89,7 +89,8 @@ type SimulatorView struct {
 	tamperBtn, cutBtn, rollbackBtn, resetBtn *widget.Button
 	faultLabel                               *widget.Label
 
-	provNote   *widget.Label // where the provisioning came from ("from the document …")
+	provNote   *widget.Label        // where the provisioning came from ("from the document …")
+	lastInfo   *devicesim.StateInfo // the state area when last read (shown while the power is off)
 	boardBox   *fyne.Container
 	left       *fyne.Container // the column holding the board, re-laid out when the board changes
 	ram        *widget.ProgressBar
@@ -224,11 +225,16 @@ func NewSimulatorView(w fyne.Window, opts SimulatorOptions) *SimulatorView {
 	v.detail = widget.NewLabel("")
 	v.detail.Wrapping = fyne.TextWrapWord
 	v.status = widget.NewLabel("")
+	v.status.Truncation = fyne.TextTruncateEllipsis
 	v.result = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	v.result.Wrapping = fyne.TextWrapWord
 
-	controls := container.NewHBox(v.runOpenBtn, v.runFileBtn, widget.NewSeparator(),
-		v.playBtn, v.pauseBtn, v.stepBtn, v.stopBtn, v.pace, v.status)
+	// Two rows that scroll sideways when the pane is narrow, and the status below: the controls
+	// never widen the window (a run's status grows as it goes).
+	controls := container.NewVBox(
+		container.NewHScroll(container.NewHBox(v.runOpenBtn, v.runFileBtn, v.pace)),
+		container.NewHScroll(container.NewHBox(v.playBtn, v.pauseBtn, v.stepBtn, v.stopBtn)),
+		v.status)
 	bottom := container.NewVScroll(container.NewVBox(v.detail, v.result))
 	bottom.SetMinSize(fyne.NewSize(0, 150))
 	stepPane := container.NewBorder(controls, container.NewVBox(widget.NewSeparator(), bottom), nil, nil, v.steps)
@@ -240,7 +246,7 @@ func NewSimulatorView(w fyne.Window, opts SimulatorOptions) *SimulatorView {
 		v.stateLabel,
 		faults,
 	)
-	split := container.NewHSplit(container.NewVScroll(v.left), stepPane)
+	split := container.NewHSplit(container.NewScroll(v.left), stepPane)
 	split.Offset = 0.42
 	v.Content = split
 	return v
@@ -629,9 +635,13 @@ func (v *SimulatorView) runOn(ctx context.Context, gen int, title string, p simP
 		return
 	}
 	before := simCounts(s.Device)
+	prior, priorErr := s.Device.StateInfo()
 	end := work(ctx, s, func(e devicesim.Event) { v.enqueue(simItem{gen: gen, ev: &e}) })
 	end.title = title
 	end.board = simSnapshot(s.Device, before)
+	if priorErr == nil {
+		end.board.prior = &prior
+	}
 	v.enqueue(simItem{gen: gen, end: &end})
 }
 
@@ -1117,6 +1127,7 @@ type simBoard struct {
 	off      bool
 	clock    time.Duration
 	ops      int
+	prior    *devicesim.StateInfo // the state area before the run (nil when it could not be read)
 }
 
 type simFlash struct {
@@ -1294,7 +1305,13 @@ func (v *SimulatorView) setBoard(b *simBoard) {
 	v.mu.Lock()
 	v.ramBudget = b.budget
 	v.mu.Unlock()
-	v.stateLabel.SetText(simStateText(b))
+	if b.infoErr == nil {
+		info := b.info
+		v.lastInfo = &info
+	} else if b.prior != nil {
+		v.lastInfo = b.prior
+	}
+	v.stateLabel.SetText(simStateText(b, v.lastInfo))
 }
 
 func simText(s string, size float32) *canvas.Text {
@@ -1303,12 +1320,21 @@ func simText(s string, size float32) *canvas.Text {
 	return t
 }
 
-func simStateText(b *simBoard) string {
-	if b.infoErr != nil {
-		return "State area: " + b.infoErr.Error()
-	}
-	in := b.info
+// simStateText says what the device holds. While its power is off (a power cut) its flash cannot
+// be read, which is not the same as an empty device: the text then says so, with what the state
+// area held when last read, and that Reset powers it on again.
+func simStateText(b *simBoard, last *devicesim.StateInfo) string {
 	var sb strings.Builder
+	in := b.info
+	if b.infoErr != nil {
+		if !b.off || last == nil {
+			return "State area: " + b.infoErr.Error()
+		}
+		sb.WriteString("Power is off after the cut, so the flash cannot be read now. The device is not erased: its flash " +
+			"keeps what was written before the cut (the map above), and Reset powers it on; the boot loader then uses " +
+			"whichever of the two state copies is intact. When last read, the state area held:\n")
+		in = *last
+	}
 	fmt.Fprintf(&sb, "Stored sequence number: %d\n", in.Sequence)
 	fmt.Fprintf(&sb, "Trust anchors: %s\n", strings.Join(in.TrustAnchors, ", "))
 	fmt.Fprintf(&sb, "Vendor ID: %s · class ID: %s\n", model.FormatUUID(in.VendorID), model.FormatUUID(in.ClassID))
@@ -1324,8 +1350,10 @@ func simStateText(b *simBoard) string {
 	if in.PendingInstall {
 		pending = "yes: the boot loader installs staged images at the next boot"
 	}
-	fmt.Fprintf(&sb, "State copy in force: %s · pending install: %s\n", in.StateCopy, pending)
-	fmt.Fprintf(&sb, "RAM peak since power-on: %d of %d bytes", b.ramPeak, b.budget)
+	fmt.Fprintf(&sb, "State copy in force: %s · pending install: %s", in.StateCopy, pending)
+	if b.infoErr == nil {
+		fmt.Fprintf(&sb, "\nRAM peak since power-on: %d of %d bytes", b.ramPeak, b.budget)
+	}
 	return sb.String()
 }
 

@@ -229,6 +229,11 @@ func TestDevSimPowerCut(t *testing.T) {
 	if _, ok := devFind(devCanvasTextsAll(v), "POWER OFF"); !ok {
 		t.Error("the board does not show the power cut")
 	}
+	// Not "device not provisioned" (which reads as bricked): what it holds, and what to do.
+	if st := v.stateLabel.Text; strings.Contains(st, "not provisioned") || !strings.Contains(st, "Power is off") ||
+		!strings.Contains(st, "Stored sequence number") || !strings.Contains(st, "Trust anchors: #1") || !strings.Contains(st, "Reset") {
+		t.Errorf("state while the power is off: %q", st)
+	}
 
 	test.Tap(v.resetBtn)
 	v.Wait()

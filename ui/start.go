@@ -53,7 +53,7 @@ func newStartView(s *Studio) *startView {
 	body := container.NewVBox(
 		title, intro,
 		v.recovered,
-		widget.NewCard("New from a template", "The draft's examples as starting points; set your vendor, drop your image, sign.", tpl),
+		widget.NewCard("New from a template", "", container.NewVBox(wrapLabel("The draft's examples as starting points; set your vendor, drop your image, sign."), tpl)),
 		widget.NewCard("Open", "", container.NewVBox(open, hint, v.recent)),
 	)
 	v.content = container.NewVScroll(container.NewPadded(body))

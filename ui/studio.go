@@ -116,13 +116,16 @@ func New(a fyne.App, state *app.State) *Studio {
 		s.inspector.verify()
 	}
 	s.keys = NewKeyManager(s.Win, kmo)
+	// Each view scrolls when the window is smaller than it needs: no view makes the window larger
+	// than the user made it (or than the screen).
+	fit := func(o fyne.CanvasObject) fyne.CanvasObject { return container.NewScroll(o) }
 	s.tabs = container.NewAppTabs(
-		container.NewTabItem("Start", s.start.content),
-		container.NewTabItem("Editor", s.editor.content),
-		container.NewTabItem("Inspector", s.inspector.content),
-		container.NewTabItem("Simulator", s.sim.Content),
-		container.NewTabItem("Push", s.push.Content),
-		container.NewTabItem("Keys", s.keys),
+		container.NewTabItem("Start", fit(s.start.content)),
+		container.NewTabItem("Editor", fit(s.editor.content)),
+		container.NewTabItem("Inspector", fit(s.inspector.content)),
+		container.NewTabItem("Simulator", fit(s.sim.Content)),
+		container.NewTabItem("Push", fit(s.push.Content)),
+		container.NewTabItem("Keys", fit(s.keys)),
 	)
 	s.tabs.OnSelected = func(t *container.TabItem) {
 		if t.Text == "Inspector" {
