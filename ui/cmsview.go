@@ -381,7 +381,7 @@ func ShowCMSExportDialog(w fyne.Window, imagePath string, opts CMSExportOptions)
 		widget.NewFormItem("", e.pss),
 		widget.NewFormItem("Certificate", e.cert),
 		widget.NewFormItem("", e.certPath),
-		widget.NewFormItem("Write to", e.output),
+		widget.NewFormItem("Write to", savePathField(w, e.output, exportDir(imagePath))),
 	)
 	e.status = wrapLabel("RFC 4108: SignedData with the firmware inside, signed attributes content-type, message-digest, firmware-package-identifier and target-hardware-module-identifiers, signer named by subjectKeyIdentifier, SHA-256.")
 	e.create = widget.NewButtonWithIcon("Create package", theme.DocumentSaveIcon(), e.Create)
@@ -401,7 +401,7 @@ func (e *CMSExport) Wait() { e.bg.Wait() }
 func (e *CMSExport) request() (app.CMSCreateRequest, string, string, error) {
 	var req app.CMSCreateRequest
 	image := expandHome(strings.TrimSpace(e.image.Text))
-	out := expandHome(strings.TrimSpace(e.output.Text))
+	out := fullPath(e.output.Text, exportDir(image))
 	if image == "" {
 		return req, "", "", errors.New("choose the firmware image to package")
 	}
