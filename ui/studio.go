@@ -69,6 +69,7 @@ type Studio struct {
 	signForm   *signForm      // the last sign and export dialog (tests)
 	cmsExport  *CMSExport     // the last CMS export dialog (tests)
 	themeItems []themeItem    // View > Theme's choices
+	toolTips   []*tipAction   // the toolbar's buttons (tests)
 
 	// onUITask, when set (tests, benchmarks), runs each completion of background work (on the
 	// event goroutine), so that it can time it.
@@ -192,17 +193,41 @@ func (s *Studio) ShowView(name string) {
 }
 
 func (s *Studio) toolbar() fyne.CanvasObject {
+	tip := func(icon fyne.Resource, text string, sc fyne.KeyboardShortcut, do func()) *tipAction {
+		if sc != nil {
+			text += " (" + shortcutText(sc) + ")"
+		}
+		a := newTipAction(s.Win, icon, text, do)
+		s.toolTips = append(s.toolTips, a)
+		return a
+	}
 	return widget.NewToolbar(
-		widget.NewToolbarAction(iconNew(), func() { s.ShowView(ViewStart) }),
-		widget.NewToolbarAction(iconOpen(), s.openDialog),
-		widget.NewToolbarAction(iconSave(), s.save),
+		tip(iconNew(), "New from a template", shortcutNew, func() { s.ShowView(ViewStart) }),
+		tip(iconOpen(), "Open a manifest or envelope", shortcutOpen, s.openDialog),
+		tip(iconSave(), "Save", shortcutSave, s.save),
 		widget.NewToolbarSeparator(),
-		widget.NewToolbarAction(iconUndo(), s.undo),
-		widget.NewToolbarAction(iconRedo(), s.redo),
+		tip(iconUndo(), "Undo", shortcutUndo, s.undo),
+		tip(iconRedo(), "Redo", shortcutRedo, s.redo),
 		widget.NewToolbarSeparator(),
-		widget.NewToolbarAction(iconSign(), s.signDialog),
-		widget.NewToolbarAction(theme.MediaPlayIcon(), s.SendToSimulator),
+		tip(iconSign(), "Sign and export", shortcutSign, s.signDialog),
+		tip(theme.MediaPlayIcon(), "Send to the simulator", shortcutSimulate, s.SendToSimulator),
 	)
+}
+
+// shortcutText is how a shortcut is written in a tooltip: "Ctrl+E".
+func shortcutText(sc fyne.KeyboardShortcut) string {
+	var out string
+	m := sc.Mod()
+	if m&fyne.KeyModifierShortcutDefault != 0 || m&fyne.KeyModifierControl != 0 {
+		out += "Ctrl+"
+	}
+	if m&fyne.KeyModifierShift != 0 {
+		out += "Shift+"
+	}
+	if m&fyne.KeyModifierAlt != 0 {
+		out += "Alt+"
+	}
+	return out + string(sc.Key())
 }
 
 func (s *Studio) menu() *fyne.MainMenu {
