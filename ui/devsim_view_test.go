@@ -128,7 +128,7 @@ func TestDevSimExample0(t *testing.T) {
 	if v.ramPeak <= 0 || v.ramPeak > 10*1024 || v.ram.Max != 10*1024 {
 		t.Errorf("RAM peak %d, gauge max %v", v.ramPeak, v.ram.Max)
 	}
-	if txt := v.ram.TextFormatter(); !strings.Contains(txt, "budget 10240 B") {
+	if txt := v.ramLabel.Text; !strings.Contains(txt, "budget 10240 B") {
 		t.Errorf("RAM gauge text %q", txt)
 	}
 	devScreenshot(t, w, "simulator-example0")
