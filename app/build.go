@@ -206,11 +206,3 @@ func cIdent(s string) string {
 func Diagnostic(data []byte) (string, error) {
 	return diag.Notation(data, diag.Options{Indent: "  ", Annotate: true, MaxWidth: 100})
 }
-
-// WriteExport writes an export atomically.
-func WriteExport(path string, data []byte) error {
-	if err := WriteFileAtomic(path, data, 0o644); err != nil {
-		return fmt.Errorf("cannot write %s: %w", path, err)
-	}
-	return nil
-}

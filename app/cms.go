@@ -31,6 +31,8 @@ type CMSCreateRequest struct {
 	CertFile     string
 	MakeCertFile string
 	RSAPSS       bool
+	// Overwrite lets MakeCertFile replace an existing file (otherwise ErrExists).
+	Overwrite bool
 }
 
 // CreateCMS signs a firmware package with the key of req.KeyRef (a token key works the same).
@@ -74,7 +76,7 @@ func CreateCMS(ctx context.Context, req CMSCreateRequest, opts signer.LoadOption
 		if err != nil {
 			return nil, err
 		}
-		if err := writeCertFile(req.MakeCertFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})); err != nil {
+		if err := WriteFile(req.MakeCertFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644, req.Overwrite); err != nil {
 			return nil, err
 		}
 		so.Certificate = der
@@ -87,25 +89,6 @@ func orNone(err error) error {
 		return err
 	}
 	return fmt.Errorf("no certificate in the file")
-}
-
-func writeCertFile(path string, data []byte) error {
-	f, err := os.CreateTemp(dirOf(path), ".cert.tmp*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return err
-	}
-	f.Chmod(0o644)
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return os.Rename(tmp, path)
 }
 
 func dirOf(p string) string {

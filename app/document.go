@@ -94,11 +94,12 @@ func (e *FileError) Unwrap() error { return e.Err }
 // the recovery file follows. A Document is not safe for concurrent use: the GUI calls it from
 // its event goroutine only.
 type Document struct {
-	env      *model.Envelope
-	path     string
-	format   Format
-	modified bool
-	findings []model.Finding
+	env       *model.Envelope
+	path      string
+	format    Format
+	modified  bool
+	findings  []model.Finding
+	leftovers []Leftover
 
 	undo, redo []snapshot
 	// lastKey and lastTime let consecutive edits of one field (typing) coalesce into one undo step.
@@ -249,7 +250,16 @@ func (d *Document) afterHistory() {
 	d.changed()
 }
 
-func (d *Document) validate() { d.findings = suit.Validate(d.env) }
+func (d *Document) validate() {
+	d.findings = suit.Validate(d.env)
+	d.leftovers = TemplateLeftovers(d.env)
+	for _, l := range d.leftovers {
+		d.findings = append(d.findings, l.Finding)
+	}
+}
+
+// Leftovers are the template leftovers among the findings (each with its fix).
+func (d *Document) Leftovers() []Leftover { return d.leftovers }
 
 // Errors counts the findings of severity model.Error.
 func (d *Document) Errors() int {
@@ -422,39 +432,6 @@ func DecodeHexText(data []byte) ([]byte, bool) {
 		return nil, false
 	}
 	return out, true
-}
-
-// WriteFileAtomic writes data to a temporary file in the same directory, syncs it and renames
-// it into place, so a failure never leaves half a file under name.
-func WriteFileAtomic(name string, data []byte, perm os.FileMode) error {
-	f, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".tmp*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	fail := func(err error) error {
-		f.Close()
-		os.Remove(tmp)
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		return fail(err)
-	}
-	if err := f.Sync(); err != nil {
-		return fail(err)
-	}
-	if err := f.Chmod(perm); err != nil {
-		return fail(err)
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	if err := os.Rename(tmp, name); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return nil
 }
 
 // State is the studio's per-user state directory: recovery files and the recent-files list.

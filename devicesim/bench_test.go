@@ -57,3 +57,16 @@ func BenchmarkVerifyExample2(b *testing.B) {
 	b.ReportMetric(float64(peak), "ram-peak-B")
 	b.ReportMetric(sim, "sim-ms/verify")
 }
+
+// BenchmarkStateRecordFuzzBody is one execution of FuzzStateRecord's body on a valid record (the
+// fuzz target's cost per input, which decides how many inputs it tries per second).
+func BenchmarkStateRecordFuzzBody(b *testing.B) {
+	d := provisioned(b, Config{}, imgF, 7)
+	rec := d.Int.Snapshot()[d.stateA.Offset : d.stateA.Offset+d.stateA.Size]
+	fd := newStateFuzzDevice(b)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		stateRecordRoundTrip(b, fd, rec, false)
+	}
+}

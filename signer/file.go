@@ -12,13 +12,12 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"encoding/pem"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
-	"path/filepath"
 	"strings"
+
+	"github.com/suit-studio/suit-studio/internal/atomicfile"
 )
 
 var osGetenv = os.Getenv
@@ -317,79 +316,19 @@ func generate(kind KeyType) (crypto.Signer, error) {
 	return nil, fmt.Errorf("%w: %v", ErrUnsupportedKey, kind)
 }
 
-// writeNewFile writes data to a temporary file beside path and links it into place, failing
-// with ErrExists when path exists (also when it appears meanwhile: os.Link does not overwrite).
+// writeNewFile writes data through a temporary file beside path and links it into place, failing
+// with ErrExists when path exists (also when it appears meanwhile: a link does not overwrite).
 func writeNewFile(path string, data []byte, perm os.FileMode) error {
-	if _, err := os.Lstat(path); err == nil {
+	err := atomicfile.Write(path, data, perm, atomicfile.Create)
+	if atomicfile.IsExists(err) {
 		return fmt.Errorf("%w: %s (remove it first or choose another name)", ErrExists, path)
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return err
 	}
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp)
-	if err := f.Chmod(perm); err != nil {
-		f.Close()
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Link(tmp, path); err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			return fmt.Errorf("%w: %s (remove it first or choose another name)", ErrExists, path)
-		}
-		// File systems without hard links: fall back to rename after a last check.
-		if _, err2 := os.Lstat(path); err2 == nil {
-			return fmt.Errorf("%w: %s", ErrExists, path)
-		}
-		return os.Rename(tmp, path)
-	}
-	return nil
+	return err
 }
 
 // writeFileAtomic replaces path with data through a temporary file and a rename.
 func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	ok := false
-	defer func() {
-		if !ok {
-			os.Remove(tmp)
-		}
-	}()
-	if err := f.Chmod(perm); err != nil {
-		f.Close()
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	ok = true
-	return nil
+	return atomicfile.Write(path, data, perm, atomicfile.Replace)
 }
 
 // equalPublic reports whether two public keys are the same key.

@@ -86,7 +86,7 @@ func signAndExport(env *model.Envelope, req SignRequest, opts signer.LoadOptions
 	default:
 		return res, fmt.Errorf("unknown export %q", req.Kind)
 	}
-	if err := app.WriteExport(req.Path, out); err != nil {
+	if err := app.WriteExport(req.Path, out, req.Overwrite); err != nil {
 		return res, &app.FileError{Op: "export to", Path: req.Path, Err: err, Hint: "check that the folder exists and is writable"}
 	}
 	res.message += fmt.Sprintf("Exported %d bytes to %s.", len(out), req.Path)

@@ -61,6 +61,8 @@ type SignRequest struct {
 	KeyRef string // a PEM private key file or a pkcs11: URI; "" = export without signing
 	Kind   string // one of exportKinds
 	Path   string // where to write
+	// Overwrite replaces an existing file at Path (the user said yes to "Replace the file?").
+	Overwrite bool
 }
 
 // signForm is the open sign and export dialog (kept for tests).
@@ -167,7 +169,10 @@ func (s *Studio) signDialog() {
 			s.ShowCMSExport(req.KeyRef, req.Path)
 			return
 		}
-		s.SignAndExport(req, nil)
+		confirmReplace(s.Win, []string{req.Path}, func(overwrite bool) {
+			req.Overwrite = overwrite
+			s.SignAndExport(req, nil)
+		})
 	}
 	f.dlg = dialog.NewCustomConfirm("Sign and export", "Sign and export", "Cancel", container.NewVBox(form, note, warn), func(ok bool) {
 		if ok {

@@ -19,10 +19,13 @@ func init() {
 
 func runCreate(env *cmdEnv, args []string) error {
 	fs := newFlags(env, commands["create"])
-	out := fs.String("o", "", "output file (- for standard output)")
-	force := fs.Bool("force", false, "write the envelope even when validation finds errors")
+	force := fs.Bool("force", false, "write the envelope even when validation finds errors, and replace an existing output file")
+	out := outputFlag(fs, "o", "output file (- for standard output)", force)
 	pos, err := parseFlags(fs, args)
 	if err != nil {
+		return err
+	}
+	if err := out.check(); err != nil {
 		return err
 	}
 	if len(pos) != 1 {
@@ -51,5 +54,5 @@ func runCreate(env *cmdEnv, args []string) error {
 	if err != nil {
 		return decodeErr(pos[0], err)
 	}
-	return writeOutput(env, *out, data, true)
+	return out.write(env, data, true)
 }

@@ -25,7 +25,7 @@ func init() {
 // pinOptions: PINs come from the URI's pin-source, SUIT_PKCS11_PIN, or a prompt on the
 // terminal (never from a flag).
 func pinOptions(env *cmdEnv) signer.LoadOptions {
-	o := signer.LoadOptions{Getenv: env.getenv, Context: context.Background(), Warn: func(m string) { fmt.Fprintln(env.stderr, "suit: warning: "+m) }}
+	o := signer.LoadOptions{Getenv: env.getenv, Context: context.Background(), Warn: func(m string) { printMsg(env.stderr, "warning", m) }}
 	if env.stdinTTY {
 		o.PIN = signer.TerminalPIN(os.Stdin, env.stderr)
 	}
@@ -140,9 +140,12 @@ func runKeys(env *cmdEnv, args []string) error {
 	case "export":
 		format := fs.String("format", "pem", "pem (SubjectPublicKeyInfo), cose (COSE_Key CBOR) or c (C array for a device)")
 		name := fs.String("name", "", "C identifier of the array (format c)")
-		out := fs.String("o", "", "output file (default: standard output)")
+		out := outputFlag(fs, "o", "output file (default: standard output)", nil)
 		pos, err := parseFlags(fs, args[1:])
 		if err != nil {
+			return err
+		}
+		if err := out.check(); err != nil {
 			return err
 		}
 		if len(pos) != 1 {
@@ -152,7 +155,7 @@ func runKeys(env *cmdEnv, args []string) error {
 		if err != nil {
 			return keyErr(err)
 		}
-		return writeOutput(env, *out, b, *format == app.FormatCOSEKey)
+		return out.write(env, b, *format == app.FormatCOSEKey)
 	case "import":
 		name := fs.String("name", "", "name in the trust store (default: the file name)")
 		dir := fs.String("trust-dir", "", "trust store directory (default $XDG_CONFIG_HOME/suit-studio/trust)")

@@ -142,10 +142,10 @@ func runMain(env *cmdEnv, args []string) int {
 		if ce.hint != "" {
 			printMsg(env.stderr, "hint", ce.hint)
 		}
-		return ce.code
+		return exitCode(err)
 	}
 	printMsg(env.stderr, "error", err.Error())
-	return exitUsage
+	return exitCode(err)
 }
 
 func printUsage(w io.Writer) {

@@ -18,7 +18,7 @@ import (
 
 func init() { simServeHook = simServe }
 
-const serveUsage = "sim serve --pty [--link PATH] [--baud N] [--buf-size N] [--buf-count N] [--line N] [--state DIR] [--trust PUB ...] " +
+const serveUsage = "sim serve --pty [--board suit|mcuboot] [--link PATH] [--baud N] [--buf-size N] [--buf-count N] [--line N] [--state DIR] [--trust PUB ...] " +
 	"[--vendor-domain D --model M | --vendor-id HEX --class-id HEX] [--device-id HEX] [--sequence N] [--image FILE] [--payload URI=FILE ...] [--hw-type OID --hw-serial HEX]"
 
 // simServe runs `suit sim serve`: the simulated device answers MCUmgr SMP on a pseudo-terminal, so
