@@ -47,7 +47,7 @@ func loadSigningKeys(env *cmdEnv, refs []string) ([]any, func(), error) {
 			signer.CloseKey(k)
 		}
 	}
-	opts := signer.LoadOptions{Getenv: env.getenv, Warn: func(m string) { fmt.Fprintln(env.stderr, "suit: warning: "+m) }}
+	opts := signer.LoadOptions{Getenv: env.getenv, Warn: func(m string) { printMsg(env.stderr, "warning", m) }}
 	if env.stdinTTY {
 		opts.PIN = signer.TerminalPIN(os.Stdin, env.stderr)
 	}
