@@ -553,3 +553,24 @@ func DescribeEncryptionInfo(e *cose.Encrypt) []string {
 	}
 	return lines
 }
+
+// OpenDecryptionKey is LoadDecryptionKey for a file, or a P-256 private key
+// on a PKCS#11 token ("pkcs11:" URI; the ECDH runs on the token, the key needs
+// the derive usage). Call close when done.
+func OpenDecryptionKey(ref string, opts signer.LoadOptions) (cose.DecryptionKey, func(), error) {
+	if !strings.HasPrefix(ref, "pkcs11:") {
+		k, err := LoadDecryptionKey(ref)
+		return k, func() {}, err
+	}
+	k, err := signer.LoadPrivate(ref, opts)
+	if err != nil {
+		return cose.DecryptionKey{}, func() {}, err
+	}
+	closeKey := func() { signer.CloseKey(k) }
+	ek, ok := k.(cose.ECDHKey)
+	if !ok || ek.Curve() == nil {
+		closeKey()
+		return cose.DecryptionKey{}, func() {}, fmt.Errorf("%s: this token key cannot do ECDH (a P-256 key with the derive usage is needed)", ref)
+	}
+	return cose.DecryptionKey{Private: ek}, closeKey, nil
+}

@@ -42,9 +42,11 @@ func (k *fileKey) KeyID() []byte            { return append([]byte(nil), k.kid..
 func (k *fileKey) Description() string      { return k.desc }
 
 // Sign signs like the standard library key it wraps: a digest for ECDSA and RSA, the message for
-// Ed25519. A nil rand uses crypto/rand.
+// Ed25519. A nil rand gives ECDSA signatures that are deterministic (RFC 6979: signing the same
+// manifest with the same key gives the same bytes, so the official vectors are byte-exact
+// regression tests); RSA then uses crypto/rand; Ed25519 is deterministic anyway.
 func (k *fileKey) Sign(r io.Reader, digest []byte, opts crypto.SignerOpts) ([]byte, error) {
-	if r == nil {
+	if _, isECDSA := k.signer.(*ecdsa.PrivateKey); r == nil && !isECDSA {
 		r = rand.Reader
 	}
 	return k.signer.Sign(r, digest, opts)

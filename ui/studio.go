@@ -55,6 +55,7 @@ type Studio struct {
 	sim       *SimulatorView
 	push      *PushView
 	keys      *KeyManager
+	publish   *PublishView // publish.go: firmware server, status tracker, fleet
 
 	// TrustedKeys are the PEM public key files the inspector verifies against. They are kept in
 	// the app's preferences between sessions.
@@ -108,6 +109,8 @@ func New(a fyne.App, state *app.State) *Studio {
 	kmo := s.keyManagerOptions()
 	kmo.OnUseKey = s.rememberKey
 	s.keys = NewKeyManager(s.Win, kmo)
+	s.publish = NewPublishView(s.Win, PublishViewOptions{Envelope: encoded,
+		Prov: func() (app.SimProvisioning, error) { return s.sim.provisioning(s.sim.readProv()) }})
 	s.tabs = container.NewAppTabs(
 		container.NewTabItem("Start", s.start.content),
 		container.NewTabItem("Editor", s.editor.content),
@@ -115,6 +118,7 @@ func New(a fyne.App, state *app.State) *Studio {
 		container.NewTabItem("Simulator", s.sim.Content),
 		container.NewTabItem("Push", s.push.Content),
 		container.NewTabItem("Keys", s.keys),
+		container.NewTabItem("Publish", s.publish.Content),
 	)
 	s.tabs.OnSelected = func(t *container.TabItem) {
 		if t.Text == "Inspector" {
@@ -208,6 +212,7 @@ func (s *Studio) menu() *fyne.MainMenu {
 		&fyne.MenuItem{Label: "Redo", Action: s.redo, Shortcut: shortcutRedo},
 		fyne.NewMenuItemSeparator(),
 		&fyne.MenuItem{Label: "Find…", Action: s.find, Shortcut: shortcutFind},
+		&fyne.MenuItem{Label: "Encrypt payload…", Action: func() { s.encryptDialog() }},
 	)
 	view := fyne.NewMenu("View",
 		&fyne.MenuItem{Label: "Start", Action: func() { s.ShowView(ViewStart) }, Shortcut: shortcutView1},
@@ -501,6 +506,7 @@ func (s *Studio) quit() {
 	s.confirmDiscard(func() {
 		s.doc.Close()
 		s.keys.Close() // logs out of tokens
+		s.publish.Stop()
 		if s.tmp != "" {
 			os.RemoveAll(s.tmp)
 		}

@@ -24,13 +24,13 @@ func decodeErr(name string, err error) error {
 		if de.Offset == 0 && isMCUbootFile(name) {
 			hint = "this is an MCUboot image, not a SUIT envelope: look into it with 'suit mcuboot show " + name + "'"
 		}
-		return &cliError{code: exitUsage, msg: fmt.Sprintf("%s: %s", name, de.Error()), hint: hint}
+		return &cliError{code: exitUsage, msg: fmt.Sprintf("%q: %s", name, de.Error()), hint: hint}
 	}
 	var se *suit.SourceError
 	if errors.As(err, &se) {
-		return &cliError{code: exitUsage, msg: fmt.Sprintf("%s: %s", name, se.Error()), hint: se.Hint}
+		return &cliError{code: exitUsage, msg: fmt.Sprintf("%q: %s", name, se.Error()), hint: se.Hint}
 	}
-	return &cliError{code: exitUsage, msg: fmt.Sprintf("%s: %v", name, err)}
+	return &cliError{code: exitUsage, msg: fmt.Sprintf("%q: %v", name, err)}
 }
 
 // loadVerifyKeys reads --key files for verification.
