@@ -21,6 +21,9 @@ func decodeErr(name string, err error) error {
 		if hint == "" {
 			hint = "is this a SUIT envelope? suit takes binary CBOR or hex text; a source file goes to 'suit create'"
 		}
+		if de.Offset == 0 && isMCUbootFile(name) {
+			hint = "this is an MCUboot image, not a SUIT envelope: look into it with 'suit mcuboot show " + name + "'"
+		}
 		return &cliError{code: exitUsage, msg: fmt.Sprintf("%q: %s", name, de.Error()), hint: hint}
 	}
 	var se *suit.SourceError
