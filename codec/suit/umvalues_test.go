@@ -32,7 +32,7 @@ func TestUMValuesEncoding(t *testing.T) {
 	}
 	perm, ft, mt := uint64(0x16), uint64(model.FileRegular), uint64(1700000000)
 	md := model.ComponentMetadata{DefaultPermissions: &perm, FileType: &ft, ModificationTime: &mt,
-		User: []model.Permission{{Actor: model.ActorID{Kind: model.ActorText, Text: "root"}, Bits: 0x3fff}},
+		User:    []model.Permission{{Actor: model.ActorID{Kind: model.ActorText, Text: "root"}, Bits: 0x3fff}},
 		Creator: &model.ActorID{Kind: model.ActorInt, Int: 7}}
 	enc := EncodeComponentMetadata(md)
 	want := "a5" + "0116" + "02a164726f6f74193fff" + "0501" + "06c11a6553f100" + "0807"
