@@ -190,6 +190,7 @@ func (e *editorView) manifestForm(env *model.Envelope) fyne.CanvasObject {
 		widget.NewFormItem("Version", widget.NewLabel(strconv.FormatUint(m.Version, 10))),
 		widget.NewFormItem("Sequence number", container.NewBorder(nil, nil, nil, container.NewHBox(fromTime, plusOne), seq)),
 		widget.NewFormItem("Reference URI", ref),
+		e.setVersionItem(m),
 	)
 	idForm := widget.NewForm(
 		widget.NewFormItem("Vendor domain", domain),
