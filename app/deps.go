@@ -55,6 +55,18 @@ func AddDependency(env *model.Envelope, data []byte, src DependencySource) (int,
 		return 0, errors.New("the dependency's manifest does not match the digest of its authentication wrapper: it was changed after signing; sign it again")
 	}
 	m := env.Manifest
+	comp := src.Component
+	if comp == nil {
+		comp = dep.Manifest.ManifestComponentID
+	}
+	if comp == nil {
+		comp = model.ComponentID{[]byte("dependency"), {byte(len(m.Common.Dependencies))}}
+	}
+	for _, c := range m.Common.Components {
+		if componentEqual(c, comp) {
+			return 0, fmt.Errorf("component %s already exists: give the dependency another component identifier", ComponentName(comp))
+		}
+	}
 	uri := strings.TrimSpace(src.URI)
 	if src.Integrate {
 		name := strings.TrimPrefix(src.Name, "#")
@@ -74,18 +86,6 @@ func AddDependency(env *model.Envelope, data []byte, src DependencySource) (int,
 		})
 	} else if uri == "" {
 		return 0, errors.New("a URI is needed for a dependency that is not carried in the envelope")
-	}
-	comp := src.Component
-	if comp == nil {
-		comp = dep.Manifest.ManifestComponentID
-	}
-	if comp == nil {
-		comp = model.ComponentID{[]byte("dependency"), {byte(len(m.Common.Dependencies))}}
-	}
-	for _, c := range m.Common.Components {
-		if componentEqual(c, comp) {
-			return 0, fmt.Errorf("component %s already exists: give the dependency another component identifier", ComponentName(comp))
-		}
 	}
 	// From one component to several: every sequence must now say which component it means.
 	if len(m.Common.Components) == 1 {

@@ -256,7 +256,7 @@ func (e *editorView) componentsForm(env *model.Envelope) fyne.CanvasObject {
 	})
 	return formPage("Components",
 		"Each component is a place on the device that holds an image: a flash slot, external storage, RAM. With more than one, every sequence starts with set-component-index.",
-		list, add)
+		list, add, e.dependenciesCard(env))
 }
 
 func (e *editorView) componentForm(env *model.Envelope, i int) fyne.CanvasObject {

@@ -681,4 +681,5 @@ type umWidgets struct {
 	umMultipleAdd  *widget.Button
 	umCopyAdd      *widget.Button
 	umCopyChecks   []map[int64]*widget.Check
+	depState
 }
