@@ -3,6 +3,7 @@ package app
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/suit-studio/suit-studio/codec/diag"
@@ -16,7 +17,11 @@ import (
 type Inspection struct {
 	Data     []byte
 	Tree     *diag.Node // structure with byte ranges
-	Notation string     // annotated diagnostic notation
+	Notation string     // annotated diagnostic notation, long strings collapsed (Listing's text)
+	// Listing is the notation as lines linked to Tree's nodes; Hex the hex dump's rows. Strings
+	// longer than CollapseBytes (payloads) are collapsed to their size and digest in both.
+	Listing *diag.Listing
+	Hex     *HexLayout
 	// Envelope is the decoded value; nil when decoding failed (DecodeErr says why). The tree and
 	// the notation are still there for well-formed CBOR that is not a valid envelope.
 	Envelope  *model.Envelope
@@ -41,16 +46,21 @@ func Inspect(data []byte) (*Inspection, error) {
 		return nil, err
 	}
 	in := &Inspection{Data: data, Tree: tree}
-	in.Notation, err = diag.Notation(data, diag.Options{Indent: "  ", Annotate: true, MaxWidth: 100})
-	if err != nil {
-		in.Notation = "(no diagnostic notation: " + err.Error() + ")"
-	}
+	in.Listing = diag.Render(data, tree, NotationOptions(nil))
+	in.Notation = in.Listing.Text()
+	in.Hex = NewHexLayout(data, tree, nil)
 	in.Envelope, in.DecodeErr = suit.Decode(data)
 	if in.Envelope != nil {
 		in.Describe = Describe(in.Envelope)
 	}
 	in.Sizes = sizeBreakdown(tree, len(data))
 	return in, nil
+}
+
+// NotationOptions are the inspector's: annotated, 100 columns, strings longer than
+// CollapseBytes collapsed unless expand names them.
+func NotationOptions(expand func(*diag.Node) bool) diag.Options {
+	return diag.Options{Indent: "  ", Annotate: true, MaxWidth: 100, CollapseBytes: CollapseBytes, Expand: expand}
 }
 
 // inner skips the wrappers (tag, bstr .cbor) that share their content's path.
@@ -151,7 +161,7 @@ type KeyLoadError struct {
 }
 
 func (e *KeyLoadError) Error() string {
-	return "trusted key " + e.Path + ": " + e.Err.Error() + " (give a PEM public key, or a private key file whose public half is used)"
+	return "trusted key " + strconv.Quote(e.Path) + ": " + e.Err.Error() + " (give a PEM public key, or a private key file whose public half is used)"
 }
 
 func (e *KeyLoadError) Unwrap() error { return e.Err }

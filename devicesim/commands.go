@@ -13,7 +13,10 @@ import (
 // execSeq runs one SUIT_Command_Sequence held in RAM. top marks a section (shared, validate, ...)
 // as opposed to a sequence nested in try-each or run-sequence.
 func (p *proc) execSeq(seq []byte, top bool) error {
-	c := newCursor(ramSource(seq), p.seqName, 0, len(seq))
+	c, err := newItemCursor(ramSource(seq), p.seqName, 0, len(seq))
+	if err != nil {
+		return p.failErr(-1, "read "+p.seqName, "", err)
+	}
 	n, err := c.array()
 	if err != nil {
 		return p.failErr(-1, "read "+p.seqName, "", err)
@@ -336,6 +339,15 @@ func (p *proc) paramsInto(c *cursor, i int, override bool) (string, error) {
 				}
 			}
 			word = fmt.Sprintf("%s=%d bytes", pname, l)
+		case model.ParamEncryptionInfo:
+			o, l, err := c.bstr()
+			if err != nil {
+				return "", err
+			}
+			if keep {
+				pp.encInfo = buf[o : o+l]
+			}
+			word = fmt.Sprintf("%s=%d bytes", pname, l)
 		case model.ParamURI:
 			o, l, err := c.tstr()
 			if err != nil {
@@ -614,6 +626,9 @@ func (p *proc) exec1(label int64, name string, i int) error {
 		if err := p.checkOrder(i, -1); err != nil {
 			return err
 		}
+		if pp.has(model.ParamEncryptionInfo) {
+			return p.decrypt(i, -1, name, arg)
+		}
 		if err := p.store(i, name, arg, len(pp.content), func(dst *Flash, off int) error { return dst.Write(off, pp.content) }); err != nil {
 			return err
 		}
@@ -640,6 +655,9 @@ func (p *proc) exec1(label int64, name string, i int) error {
 		}
 		if label == model.DirSwap {
 			return p.swap(i, src, name, arg)
+		}
+		if pp.has(model.ParamEncryptionInfo) {
+			return p.decrypt(i, src, name, arg)
 		}
 		sf, soff, sn := p.contentOf(src)
 		if sn == 0 {

@@ -50,6 +50,7 @@ type compParams struct {
 	set                                    uint32
 	vendor, class, device, digest, content []byte
 	uri, invokeArgs, fetchArgs             []byte
+	encInfo                                []byte // encryption-info (decrypt.go)
 	vendorPEN                              bool
 	size, slot, source                     uint64
 }
@@ -227,7 +228,7 @@ func (p *proc) load(src source, fl *Flash, base int) error {
 	if err := p.parseManifest(); err != nil {
 		return err
 	}
-	return nil
+	return p.checkSequences()
 }
 
 func (p *proc) scanEnvelope() error {
@@ -352,9 +353,15 @@ func (p *proc) readSrc(what string, r rng) (*Block, error) {
 	return b, nil
 }
 
-func (p *proc) hashBuf(b []byte) [32]byte {
+// hashBuf hashes a buffer held in RAM; the SHA-256 state is charged while it runs.
+func (p *proc) hashBuf(what string, b []byte) ([32]byte, error) {
+	ctx, err := p.d.RAM.alloc("SHA-256 context ("+what+")", SHA256CtxSize, false)
+	if err != nil {
+		return [32]byte{}, err
+	}
+	defer ctx.Free()
 	p.d.chargeHash(len(b))
-	return sha256.Sum256(b)
+	return sha256.Sum256(b), nil
 }
 
 func (p *proc) authenticate() error {
@@ -365,19 +372,19 @@ func (p *proc) authenticate() error {
 		return p.failErr(-1, step, "", err)
 	}
 	p.man = man
-	hctx, err := p.alloc("SHA-256 context", SHA256CtxSize, false)
-	if err != nil {
+	if p.digest, err = p.hashBuf("manifest digest", man.Buf); err != nil {
 		return p.failErr(-1, step, "", err)
 	}
-	p.digest = p.hashBuf(man.Buf)
-	hctx.Free()
 
 	c := newCursor(p.envSrc, "authentication wrapper", p.authItem.off, p.authItem.end)
 	ao, an, err := c.bstr()
 	if err != nil {
 		return p.failErr(-1, step, "", err)
 	}
-	c = newCursor(p.envSrc, "authentication wrapper", ao, ao+an)
+	c, err = newItemCursor(p.envSrc, "authentication wrapper", ao, ao+an)
+	if err != nil {
+		return p.failErr(-1, step, "", err)
+	}
 	n, err := c.array()
 	if err != nil {
 		return p.failErr(-1, step, "", err)
@@ -493,14 +500,19 @@ func coseAlgName(a int64) string {
 func (p *proc) verifyBlock(i int, r rng, d []byte) (bool, error) {
 	cmd := "verify signature"
 	arg := fmt.Sprintf("authentication block %d", i)
-	c := newCursor(p.envSrc, fmt.Sprintf("authentication block %d", i), r.off, r.end)
+	c, err := newItemCursor(p.envSrc, fmt.Sprintf("authentication block %d", i), r.off, r.end)
+	if err != nil {
+		return false, err
+	}
 	tag, ok, err := c.optTag()
 	if err != nil {
 		return false, err
 	}
 	switch {
 	case ok && tag == 18:
-	case ok && (tag == 17 || tag == 97):
+	case ok && tag == 17:
+		return p.verifyMac0(i, c, d)
+	case ok && tag == 97:
 		return false, p.fail(false, -1, cmd, arg, ErrUnsupported, "COSE_Mac authentication blocks need a shared key, which this device does not hold")
 	case ok && tag == 98:
 		return false, p.fail(false, -1, cmd, arg, ErrUnsupported, "COSE_Sign (multi-signer) blocks are not supported; use COSE_Sign1")
@@ -521,7 +533,13 @@ func (p *proc) verifyBlock(i int, r rng, d []byte) (bool, error) {
 	if pn > 32 {
 		return false, p.fail(false, -1, cmd, arg, ErrUnsupported, "protected header of %d bytes is larger than this device accepts (32)", pn)
 	}
-	if err := c.skip(); err != nil { // unprotected header: nothing in it is trusted
+	// Unprotected header: nothing in it is trusted, but it is a map (RFC 9052 §3).
+	if major, _, _, err := c.peek(); err != nil {
+		return false, err
+	} else if major != majMap {
+		return false, p.fail(false, -1, cmd, arg, ErrMalformed, "COSE_Sign1 unprotected header is a %s, not a map", majorName(major))
+	}
+	if err := c.skip(); err != nil {
 		return false, err
 	}
 	if v, err := c.simple(); err != nil || v != simNull {
@@ -599,6 +617,11 @@ func (p *proc) verifyBlock(i int, r rng, d []byte) (bool, error) {
 func (p *proc) verifyWith(a anchor, msg, sig []byte) (bool, error) {
 	switch a.kind {
 	case anchorP256:
+		// Hash the Sig_structure first (its SHA-256 state is freed), then verify.
+		h, err := p.hashBuf("Sig_structure", msg)
+		if err != nil {
+			return false, err
+		}
 		ctx, err := p.d.RAM.alloc("P-256 verify context", P256VerifyCtxSize, false)
 		if err != nil {
 			return false, err
@@ -610,7 +633,6 @@ func (p *proc) verifyWith(a anchor, msg, sig []byte) (bool, error) {
 			return false, nil
 		}
 		pub := &ecdsa.PublicKey{Curve: elliptic.P256(), X: x, Y: y}
-		h := p.hashBuf(msg)
 		return ecdsa.Verify(pub, h[:], new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:])), nil
 	case anchorEd25519:
 		ctx, err := p.d.RAM.alloc("Ed25519 verify context", Ed25519VerifyCtxSize, false)
@@ -625,7 +647,10 @@ func (p *proc) verifyWith(a anchor, msg, sig []byte) (bool, error) {
 }
 
 func protectedAlg(prot []byte) (int64, error) {
-	c := newCursor(ramSource(prot), "protected header", 0, len(prot))
+	c, err := newItemCursor(ramSource(prot), "protected header", 0, len(prot))
+	if err != nil {
+		return 0, err
+	}
 	n, err := c.mapHead()
 	if err != nil {
 		return 0, err
@@ -688,7 +713,9 @@ func (p *proc) parseManifest() error {
 		return p.failErr(-1, "read manifest", "", err)
 	}
 	p.manBody = buf[mo : mo+mn]
-	c = newCursor(ramSource(p.manBody), "manifest", 0, mn)
+	if c, err = newItemCursor(ramSource(p.manBody), "manifest", 0, mn); err != nil {
+		return p.failErr(-1, "read manifest", "", err)
+	}
 	if tag, ok, err := c.optTag(); err != nil || ok {
 		return p.fail(false, -1, "read manifest", "", ErrMalformed, "the manifest inside an envelope must not be tagged (found tag %d)", tag)
 	}
@@ -801,7 +828,10 @@ func (p *proc) parseManifest() error {
 
 func (p *proc) parseCommon(common []byte) error {
 	const cmd = "check components"
-	c := newCursor(ramSource(common), "common", 0, len(common))
+	c, err := newItemCursor(ramSource(common), "common", 0, len(common))
+	if err != nil {
+		return p.failErr(-1, cmd, "", err)
+	}
 	n, err := c.mapHead()
 	if err != nil {
 		return p.failErr(-1, cmd, "", err)
@@ -871,7 +901,7 @@ func (p *proc) parseCommon(common []byte) error {
 				return p.failErr(-1, cmd, "", err)
 			}
 			if j == 0 {
-				idBytes = common[o : o+l]
+				idBytes = p.d.resolveAlias(common[o : o+l])
 			}
 		}
 		found := -1
@@ -963,7 +993,9 @@ func (p *proc) checkSevered() error {
 			if err != nil {
 				return p.failErr(-1, cmd, "", err)
 			}
-			got = p.hashBuf(b.Buf)
+			if got, err = p.hashBuf("severed "+name, b.Buf); err != nil {
+				return p.failErr(-1, cmd, "", err)
+			}
 			c := newCursor(ramSource(b.Buf), name, 0, len(b.Buf))
 			o, l, err := c.bstr()
 			if err != nil {
@@ -971,11 +1003,10 @@ func (p *proc) checkSevered() error {
 			}
 			s.buf = b.Buf[o : o+l]
 		} else {
-			h := sha256.New()
-			if err := p.d.hashRegion(p.envFlash, p.envBase+r.off, r.n(), h); err != nil {
+			var err error
+			if got, err = p.d.regionDigest(p.envFlash, p.envBase+r.off, r.n()); err != nil {
 				return p.failErr(-1, cmd, "", err)
 			}
-			copy(got[:], h.Sum(nil))
 		}
 		arg := fmt.Sprintf("SHA-256 over the %d-byte envelope member %d", r.n(), key)
 		if subtle.ConstantTimeCompare(got[:], s.digest) != 1 {

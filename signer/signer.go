@@ -34,6 +34,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 )
 
@@ -144,6 +145,8 @@ type LoadOptions struct {
 	// Algorithm, when not zero, is the COSE algorithm the caller needs: a key that signs with
 	// another algorithm is refused with ErrWrongKeyType.
 	Algorithm int64
+	// Warn receives warnings (a pin-source file readable by others); standard error when nil.
+	Warn func(msg string)
 }
 
 func (o LoadOptions) getenv(k string) string {
@@ -308,7 +311,7 @@ func (e *KeyError) Error() string {
 	if e.Ref == "" {
 		return e.Step + ": " + e.Err.Error()
 	}
-	return e.Ref + ": " + e.Step + ": " + e.Err.Error()
+	return strconv.Quote(e.Ref) + ": " + e.Step + ": " + e.Err.Error()
 }
 
 func (e *KeyError) Unwrap() error { return e.Err }

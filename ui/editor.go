@@ -40,6 +40,9 @@ type editorView struct {
 	// The manifest form's identity helper, kept for keyboard focus and tests.
 	identityDomain, identityModel *widget.Entry
 	identitySet                   *widget.Button
+	// idDomain and idModel are what the vendor and class IDs were last set from, so that the
+	// fields keep them and the leftover fixes can write them into the text.
+	idDomain, idModel string
 	// building is true while a form is being made (see showForm).
 	building bool
 	// The sequence form's and the parameter editor's pickers, kept for tests.
@@ -75,7 +78,9 @@ func newEditorView(s *Studio) *editorView {
 	e.findings = widget.NewList(
 		func() int { return len(e.findingsList()) },
 		func() fyne.CanvasObject {
-			return container.NewBorder(nil, nil, widget.NewIcon(theme.ErrorIcon()), nil, widget.NewLabel("finding"))
+			fix := widget.NewButton("Fix", nil)
+			fix.Importance = widget.LowImportance
+			return container.NewBorder(nil, nil, widget.NewIcon(theme.ErrorIcon()), fix, widget.NewLabel("finding"))
 		},
 		func(i widget.ListItemID, o fyne.CanvasObject) {
 			fs := e.findingsList()
@@ -86,6 +91,15 @@ func newEditorView(s *Studio) *editorView {
 			c := o.(*fyne.Container)
 			lbl := c.Objects[0].(*widget.Label)
 			icon := c.Objects[1].(*widget.Icon)
+			fix := c.Objects[2].(*widget.Button)
+			if l := e.leftoverAt(i); l != nil {
+				fix.SetText(l.Fix)
+				fix.OnTapped = func() { e.fixLeftover(*l) }
+				fix.Show()
+			} else {
+				fix.OnTapped = nil
+				fix.Hide()
+			}
 			if f.Severity == model.Error {
 				icon.SetResource(theme.NewErrorThemedResource(theme.ErrorIcon()))
 			} else {
@@ -127,6 +141,38 @@ func (e *editorView) findingsList() []model.Finding {
 		return nil
 	}
 	return e.s.doc.Findings()
+}
+
+// leftoverAt is the template leftover that finding i is, or nil. The document lists its
+// leftovers after the other findings.
+func (e *editorView) leftoverAt(i int) *app.Leftover {
+	if e.s.doc == nil {
+		return nil
+	}
+	ls := e.s.doc.Leftovers()
+	j := i - (len(e.s.doc.Findings()) - len(ls))
+	if j < 0 || j >= len(ls) {
+		return nil
+	}
+	return &ls[j]
+}
+
+// fixLeftover is the one-click fix of a template leftover: remove the sample, write the domain
+// or model the IDs came from, or (a sample digest) choose the component's image.
+func (e *editorView) fixLeftover(l app.Leftover) {
+	if l.Kind == app.LeftoverSampleDigest {
+		e.Select(l.Path)
+		e.chooseImage()
+		return
+	}
+	domain, modelName := e.idDomain, e.idModel
+	var err error
+	e.apply("Fix: "+strings.TrimSuffix(l.Fix, "…"), func(env *model.Envelope) {
+		err = app.FixLeftover(env, l, domain, modelName)
+	}, "")
+	if err != nil {
+		e.s.showError("Cannot fix this", err)
+	}
 }
 
 // refresh follows a document change. reload: the whole value changed, rebuild the form too.

@@ -198,8 +198,7 @@ func TestExportCMSAndInspect(t *testing.T) {
 		t.Error("the inspector does not show the package's attributes")
 	}
 	// Back to an envelope: the envelope view returns.
-	s.inspector.dirty = true
-	s.inspector.showDocument()
+	s.inspector.inspectDocument()
 	s.Wait()
 	if s.inspector.cms != nil || s.inspector.in == nil {
 		t.Error("the envelope view did not come back")

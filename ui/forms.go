@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"bytes"
 	"encoding/hex"
 	"fmt"
 	"strconv"
@@ -121,14 +122,26 @@ func (e *editorView) manifestForm(env *model.Envelope) fyne.CanvasObject {
 	domain.SetPlaceHolder("vendor domain, e.g. example.com")
 	modelName := widget.NewEntry()
 	modelName.SetPlaceHolder("model name, e.g. sensor-v2")
+	// The fields show what the IDs came from: the last values set, or the text when it gives them.
+	if d, mn := e.identitySource(env); d != "" {
+		domain.SetText(d)
+		modelName.SetText(mn)
+	}
 	setID := widget.NewButton("Set vendor and class IDs", func() {
 		var err error
+		d, mn := strings.TrimSpace(domain.Text), strings.TrimSpace(modelName.Text)
 		e.apply("Set vendor and class IDs", func(env *model.Envelope) {
-			err = app.SetIdentity(env, domain.Text, modelName.Text)
+			if err = app.SetIdentity(env, d, mn); err == nil {
+				app.SyncIdentityText(env, d, mn)
+			}
 		}, "")
 		if err != nil {
 			e.s.showError("Cannot set the vendor ID", err)
+			return
 		}
+		e.idDomain, e.idModel = d, mn
+		e.identityDomain.SetText(d)
+		e.identityModel.SetText(mn)
 	})
 	e.identityDomain, e.identityModel, e.identitySet = domain, modelName, setID
 
@@ -189,6 +202,22 @@ func (e *editorView) manifestForm(env *model.Envelope) fyne.CanvasObject {
 			container.NewVBox(idText, idForm, setID)),
 		widget.NewCard("Sections", "Command sequences in the manifest. Severed ones travel beside the manifest, with only their digest inside.", sections),
 	)
+}
+
+// identitySource is the vendor domain and model the manifest's IDs were set from in this
+// session, or that its text names when they give the IDs ("" when unknown).
+func (e *editorView) identitySource(env *model.Envelope) (domain, modelName string) {
+	vendor, class := app.Identity(env)
+	if e.idDomain != "" && bytes.Equal(model.VendorID(e.idDomain), vendor) {
+		if c, err := model.ClassID(vendor, e.idModel); e.idModel == "" || class == nil || (err == nil && bytes.Equal(c, class)) {
+			return e.idDomain, e.idModel
+		}
+		return e.idDomain, ""
+	}
+	if d, mn, ok := app.IdentityText(env, 0); ok {
+		return d, mn
+	}
+	return "", ""
 }
 
 func sectionVerb(on bool) string {

@@ -18,10 +18,6 @@ import (
 	"github.com/suit-studio/suit-studio/codec/suit"
 )
 
-// maxHexBytes bounds the hex view: a TextGrid of millions of cells is slow, and the bytes that
-// matter for review (the manifest) come first.
-const maxHexBytes = 64 << 10
-
 // inspectorView shows any envelope as it is on the wire: the structure tree, the diagnostic
 // notation and the hex bytes side by side, linked by byte ranges; below, verification against
 // the trusted keys, what the manifest would do, and the size of each part.
@@ -31,6 +27,10 @@ type inspectorView struct {
 
 	in    *app.Inspection
 	dirty bool // the document changed since the last inspection
+	// file is the file being inspected ("" when the inspector shows the document): showing the
+	// inspector again keeps it; "Inspect the document" goes back to the document.
+	file string
+	gen  int // bumped by each inspection; a completion of an older one is dropped
 
 	nodes    []*diag.Node // tree node id = index
 	ids      map[*diag.Node]string
@@ -38,9 +38,15 @@ type inspectorView struct {
 	tree     *widget.Tree
 	selected *diag.Node
 
-	notation *widget.TextGrid
-	hex      *hexGrid
-	hexRange [2]int // highlighted bytes
+	// The notation and hex panes show only their visible rows (monoLines); payloads longer than
+	// app.CollapseBytes are collapsed in both unless "Collapse payloads" is cleared.
+	notation  *monoLines
+	hex       *monoLines
+	listing   *diag.Listing
+	hexRows   *app.HexLayout
+	hexRange  [2]int // highlighted bytes
+	noteLines [2]int // highlighted notation lines (first, last), -1 for none
+	collapse  *widget.Check
 
 	header   *widget.Label
 	verdict  *fyne.Container
@@ -56,28 +62,8 @@ type inspectorView struct {
 	verdictTitle string
 }
 
-// hexGrid is a TextGrid that reports which cell was tapped.
-type hexGrid struct {
-	widget.TextGrid
-	onTap func(row, col int)
-}
-
-func newHexGrid() *hexGrid {
-	g := &hexGrid{}
-	g.ExtendBaseWidget(g)
-	return g
-}
-
-// Tapped selects the element whose bytes were tapped.
-func (g *hexGrid) Tapped(ev *fyne.PointEvent) {
-	if g.onTap != nil {
-		r, c := g.CursorLocationForPosition(ev.Position)
-		g.onTap(r, c)
-	}
-}
-
 func newInspectorView(s *Studio) *inspectorView {
-	v := &inspectorView{s: s, dirty: true}
+	v := &inspectorView{s: s, dirty: true, noteLines: [2]int{-1, -1}}
 	v.tree = widget.NewTree(
 		func(uid widget.TreeNodeID) []widget.TreeNodeID { return v.kids[uid] },
 		func(uid widget.TreeNodeID) bool { return len(v.kids[uid]) > 0 },
@@ -93,22 +79,65 @@ func newInspectorView(s *Studio) *inspectorView {
 			v.selectNode(n, false)
 		}
 	}
-	v.notation = widget.NewTextGrid()
-	v.notation.Scroll = fyne.ScrollNone // the surrounding container scrolls
-	v.hex = newHexGrid()
-	v.hex.Scroll = fyne.ScrollNone
-	v.hex.onTap = func(row, col int) {
-		if v.in == nil {
-			return
-		}
-		off := app.HexOffset(row, col, min(len(v.in.Data), maxHexBytes))
-		if off < 0 {
-			return
-		}
-		if n := v.in.Tree.At(off); n != nil {
-			v.selectNode(n, true)
-		}
-	}
+	v.notation = newMonoLines(
+		func() int {
+			if v.listing == nil {
+				return 0
+			}
+			return len(v.listing.Lines)
+		},
+		func(i int) string { return v.listing.Lines[i] },
+		func(i int) [][2]int {
+			if i >= v.noteLines[0] && i <= v.noteLines[1] {
+				return [][2]int{{0, -1}}
+			}
+			return nil
+		},
+		func() int {
+			if v.listing == nil {
+				return 0
+			}
+			return v.listing.Longest
+		},
+		func(row, _ int) {
+			if v.listing == nil {
+				return
+			}
+			if n := v.listing.NodeAt(row); n != nil {
+				v.selectNode(n, true)
+			}
+		})
+	v.hex = newMonoLines(
+		func() int {
+			if v.hexRows == nil {
+				return 0
+			}
+			return len(v.hexRows.Rows)
+		},
+		func(i int) string { return v.hexRows.Text(i) },
+		func(i int) [][2]int {
+			h0, h1, a0, a1, ok := v.hexRows.Columns(i, v.hexRange[0], v.hexRange[1])
+			switch {
+			case !ok:
+				return nil
+			case v.hexRows.Rows[i].Hidden:
+				return [][2]int{{0, -1}}
+			}
+			return [][2]int{{h0, h1}, {a0, a1}}
+		},
+		func() int { return 11 + 4*app.HexBytesPerRow },
+		func(row, col int) {
+			if v.hexRows == nil {
+				return
+			}
+			if off := v.hexRows.OffsetAt(row, col); off >= 0 {
+				if n := v.in.Tree.At(off); n != nil {
+					v.selectNode(n, true)
+				}
+			}
+		})
+	v.collapse = widget.NewCheck("Collapse payloads", func(on bool) { v.relayout(!on) })
+	v.collapse.Checked = true
 	v.header = widget.NewLabel("")
 	v.header.Wrapping = fyne.TextWrapWord
 	v.detail = widget.NewLabel("Select an element in the tree or tap its bytes.")
@@ -119,15 +148,12 @@ func newInspectorView(s *Studio) *inspectorView {
 	v.sizes = container.NewVBox()
 
 	openBtn := widget.NewButtonWithIcon("Inspect a file…", iconOpen(), v.openDialog)
-	current := widget.NewButtonWithIcon("Inspect the document", theme.ViewRefreshIcon(), func() {
-		v.dirty = true
-		v.showDocument()
-	})
+	current := widget.NewButtonWithIcon("Inspect the document", theme.ViewRefreshIcon(), v.inspectDocument)
 	addKey := widget.NewButtonWithIcon("Add trusted key…", theme.ContentAddIcon(), v.addKeyDialog)
 
 	pair := container.NewHSplit(
-		container.NewBorder(widget.NewLabelWithStyle("Diagnostic notation", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), nil, nil, nil, container.NewScroll(v.notation)),
-		container.NewBorder(widget.NewLabelWithStyle("Bytes", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), v.detail, nil, nil, container.NewScroll(v.hex)),
+		container.NewBorder(widget.NewLabelWithStyle("Diagnostic notation", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), nil, nil, nil, v.notation.Content),
+		container.NewBorder(container.NewHBox(widget.NewLabelWithStyle("Bytes", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), v.collapse), v.detail, nil, nil, v.hex.Content),
 	)
 	pair.Offset = 0.45
 	trio := container.NewHSplit(
@@ -172,9 +198,17 @@ func (v *inspectorView) documentChanged() {
 	v.dirty = true
 }
 
-// showDocument inspects the current document's encoding (if it changed).
+// inspectDocument goes back from a file to the document ("Inspect the document").
+func (v *inspectorView) inspectDocument() {
+	v.file = ""
+	v.dirty = true
+	v.showDocument()
+}
+
+// showDocument inspects the current document's encoding (if it changed), unless the inspector
+// shows a file.
 func (v *inspectorView) showDocument() {
-	if !v.dirty {
+	if !v.dirty || v.file != "" {
 		return
 	}
 	v.dirty = false
@@ -199,6 +233,7 @@ func (v *inspectorView) showEnvelopeView() {
 // showCMS shows an RFC 4108 CMS firmware package in place of the envelope view, verified
 // against the trusted keys.
 func (v *inspectorView) showCMS(data []byte, source string) {
+	v.gen++
 	v.in = nil
 	v.header.SetText(source + ": RFC 4108 CMS firmware package (not a SUIT envelope).")
 	v.cms = NewCMSInspector(data, CMSInspectorOptions{Source: source, TrustPaths: append([]string(nil), v.s.TrustedKeys...), uiLock: &v.s.doneMu})
@@ -212,8 +247,9 @@ func (v *inspectorView) showError(msg string) {
 	v.header.SetText(msg)
 	v.nodes, v.kids = nil, nil
 	v.tree.Refresh()
-	v.notation.SetText("")
-	v.hex.SetText("")
+	v.listing, v.hexRows = nil, nil
+	v.notation.Refresh()
+	v.hex.Refresh()
 	v.verdict.RemoveAll()
 	v.describe.RemoveAll()
 	v.sizes.RemoveAll()
@@ -222,6 +258,8 @@ func (v *inspectorView) showError(msg string) {
 // Inspect shows envelope bytes (analysis and verification run in the background).
 func (v *inspectorView) Inspect(data []byte, source string) {
 	keys := append([]string(nil), v.s.TrustedKeys...)
+	v.gen++
+	gen := v.gen
 	v.s.background(func() func() {
 		in, err := app.Inspect(data)
 		var ver *suit.Verification
@@ -231,6 +269,9 @@ func (v *inspectorView) Inspect(data []byte, source string) {
 			ver, kerrs, verr = app.VerifyWithFiles(data, keys)
 		}
 		return func() {
+			if gen != v.gen {
+				return // another inspection started since
+			}
 			if err != nil {
 				v.showError(source + ": not a CBOR envelope: " + err.Error())
 				return
@@ -271,14 +312,16 @@ func (v *inspectorView) show(in *app.Inspection, source string) {
 			v.tree.OpenBranch(k)
 		}
 	}
-	v.notation.SetText(in.Notation)
-	shown := in.Data
-	if len(shown) > maxHexBytes {
-		shown = shown[:maxHexBytes]
-	}
-	v.hex.SetText(app.HexDump(shown))
+	v.listing, v.hexRows = in.Listing, in.Hex
 	v.hexRange = [2]int{0, 0}
+	v.noteLines = [2]int{-1, -1}
 	v.selected = nil
+	v.collapse.Checked = true
+	v.collapse.Refresh()
+	v.notation.Refresh()
+	v.notation.list.ScrollToTop()
+	v.hex.Refresh()
+	v.hex.list.ScrollToTop()
 
 	v.describe.RemoveAll()
 	if in.Describe != nil {
@@ -373,7 +416,7 @@ func (v *inspectorView) selectNode(n *diag.Node, inTree bool) {
 			v.tree.ScrollTo(id)
 		}
 	}
-	v.highlight(n.Start, n.End)
+	v.highlight(n)
 	text := fmt.Sprintf("%s: bytes %d-%d (%d bytes), %s", n.Path, n.Start, n.End-1, n.End-n.Start, n.Kind)
 	if n.KeyStart >= 0 {
 		text += fmt.Sprintf("; key at %d", n.KeyStart)
@@ -398,31 +441,53 @@ func (v *inspectorView) ancestorIDs(id string) []string {
 	return out
 }
 
-// highlight marks bytes [start, end) in the hex and ASCII columns.
-func (v *inspectorView) highlight(start, end int) {
-	limit := 0
-	if v.in != nil {
-		limit = min(len(v.in.Data), maxHexBytes)
+// highlight marks bytes [start, end) in the hex pane and the lines of n in the notation pane,
+// and scrolls both to them.
+func (v *inspectorView) highlight(n *diag.Node) {
+	v.hexRange = [2]int{n.Start, n.End}
+	v.noteLines = [2]int{-1, -1}
+	if v.listing != nil {
+		if first, last, ok := v.listing.Span(n); ok {
+			v.noteLines = [2]int{first, last}
+		}
 	}
-	v.paint(v.hexRange[0], v.hexRange[1], nil, limit)
-	style := &widget.CustomTextGridStyle{BGColor: theme.Color(theme.ColorNameSelection), FGColor: theme.Color(theme.ColorNameForeground)}
-	v.paint(start, end, style, limit)
-	v.hexRange = [2]int{start, end}
 	v.hex.Refresh()
+	v.notation.Refresh()
+	if v.hexRows != nil {
+		v.hex.ScrollTo(v.hexRows.RowOf(n.Start))
+	}
+	if v.noteLines[0] >= 0 {
+		v.notation.ScrollTo(v.noteLines[0])
+	}
 }
 
-func (v *inspectorView) paint(start, end int, style widget.TextGridStyle, limit int) {
-	end = min(end, limit)
-	for off := start; off < end; {
-		row, col := app.HexCell(off)
-		rowEnd := min(end, (row+1)*app.HexBytesPerRow)
-		_, lastCol := app.HexCell(rowEnd - 1)
-		v.hex.SetStyleRange(row, col, row, lastCol+1, style)
-		a0 := 11 + 3*app.HexBytesPerRow + off%app.HexBytesPerRow
-		a1 := 11 + 3*app.HexBytesPerRow + (rowEnd-1)%app.HexBytesPerRow
-		v.hex.SetStyleRange(row, a0, row, a1, style)
-		off = rowEnd
+// relayout shows the payloads in full (expand) or collapsed, in the background: a 1 MiB payload
+// is 21,000 lines of notation and 65,536 rows of hex.
+func (v *inspectorView) relayout(expand bool) {
+	in := v.in
+	if in == nil {
+		return
 	}
+	var ex func(*diag.Node) bool
+	if expand {
+		ex = func(*diag.Node) bool { return true }
+	}
+	v.s.background(func() func() {
+		l := diag.Render(in.Data, in.Tree, app.NotationOptions(ex))
+		h := app.NewHexLayout(in.Data, in.Tree, ex)
+		return func() {
+			if v.in != in {
+				return
+			}
+			v.listing, v.hexRows = l, h
+			if v.selected != nil {
+				v.highlight(v.selected)
+			} else {
+				v.notation.Refresh()
+				v.hex.Refresh()
+			}
+		}
+	})
 }
 
 // SelectPath selects the element at path ("envelope/manifest/common").
@@ -446,7 +511,7 @@ func (v *inspectorView) showVerification(ver *suit.Verification, kerrs []error, 
 	}
 	title := "Not verified"
 	if ver.Authentic {
-		title = "Authentic: signed by a trusted key, manifest digest matches"
+		title = "Authentic: signed by a trusted key; covers " + ver.Scope()
 	} else if ver.Reason != "" {
 		title = "Not verified: " + ver.Reason
 	}
@@ -487,6 +552,9 @@ func (v *inspectorView) showVerification(ver *suit.Verification, kerrs []error, 
 			state = "severed, carried, DIGEST DOES NOT MATCH: " + m.Reason
 		}
 		v.verdict.Add(wrapLabel(m.Name + ": " + state))
+	}
+	for _, p := range ver.Payloads {
+		v.verdict.Add(wrapLabel(fmt.Sprintf("Integrated payload %q (%d bytes): %s: %s", p.Key, p.Size, p.Status, p.Reason)))
 	}
 	for _, e := range kerrs {
 		v.verdict.Add(wrapLabel(e.Error()))
@@ -557,10 +625,18 @@ func (v *inspectorView) openDialog() {
 // InspectFile inspects the envelope in a file (binary or hex text), or the RFC 4108 CMS
 // firmware package in it.
 func (v *inspectorView) InspectFile(path string) {
+	prev := v.file
+	v.file = path
+	v.gen++
+	gen := v.gen
 	v.s.background(func() func() {
 		b, err := readFileLimited(path)
 		return func() {
+			if gen != v.gen {
+				return
+			}
 			if err != nil {
+				v.file = prev
 				v.s.showError("Cannot inspect", &app.FileError{Op: "read", Path: path, Err: err, Hint: "check the file name and its permissions"})
 				return
 			}
@@ -571,6 +647,7 @@ func (v *inspectorView) InspectFile(path string) {
 			}
 			data, ok := app.EnvelopeBytes(b)
 			if !ok {
+				v.file = prev
 				v.s.showError("Cannot inspect", &app.FileError{Op: "inspect", Path: path, Err: app.ErrUnrecognized, Hint: "the inspector reads CBOR envelopes (binary or hex) and CMS firmware packages; open sources in the editor"})
 				return
 			}

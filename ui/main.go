@@ -49,14 +49,27 @@ func Main(args []string) error {
 	a := fyneapp.NewWithID(AppID)
 	a.SetIcon(fyne.NewStaticResource("icon.png", assets.Icon))
 	s := New(a, app.DefaultState())
-	switch {
-	case fs.NArg() == 1:
-		path := fs.Arg(0)
-		if abs, err := filepath.Abs(path); err == nil {
-			path = abs
+	file := ""
+	if fs.NArg() == 1 {
+		file = fs.Arg(0)
+		if abs, err := filepath.Abs(file); err == nil {
+			file = abs
 		}
-		s.OpenFile(path)
-	case *demo:
+	}
+	s.Start(file, *demo, *view, func() { fmt.Println("suit-studio: view " + *view + " ready") })
+	s.Win.ShowAndRun()
+	return nil
+}
+
+// Start opens file (when not ""), or the demo document, and then shows view (when not ""),
+// without waiting: opening runs in the background and its completion needs the event loop, which
+// only runs once the window is shown. ready, when view is set, is called on the event goroutine
+// once the view has its content (the screenshot script waits for it).
+func (s *Studio) Start(file string, demo bool, view string, ready func()) {
+	switch {
+	case file != "":
+		s.OpenFile(file)
+	case demo:
 		s.SetDocument(DemoDocument(s.State))
 		s.ShowView(ViewEditor)
 		if msg, err := s.EnsureDemoKey(); err != nil {
@@ -66,18 +79,24 @@ func Main(args []string) error {
 		}
 		s.editor.refresh(false)
 	}
-	if *view != "" {
-		s.Wait()
-		s.ShowView(*view)
-		// Say when the view has its content, so that a screenshot taken afterwards shows it.
-		go func() {
-			s.Wait()
-			time.Sleep(300 * time.Millisecond)
-			fyne.Do(func() { fmt.Println("suit-studio: view " + *view + " ready") })
-		}()
+	if view == "" {
+		return
 	}
-	s.Win.ShowAndRun()
-	return nil
+	go func() {
+		s.Wait() // the file is open
+		fyne.DoAndWait(func() {
+			if view == ViewInspector && file != "" {
+				// Inspect the file's own bytes, not the document re-encoded from them.
+				s.inspector.InspectFile(file)
+			}
+			s.ShowView(view)
+		})
+		s.Wait() // the view's own work (the inspection)
+		time.Sleep(300 * time.Millisecond)
+		if ready != nil {
+			fyne.Do(ready)
+		}
+	}()
 }
 
 // DemoDocument is the document `make run` opens: example 2's structure (download, install and

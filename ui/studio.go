@@ -9,8 +9,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
+	"runtime"
 	"strings"
 	"sync"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -66,6 +69,10 @@ type Studio struct {
 	signForm   *signForm      // the last sign and export dialog (tests)
 	cmsExport  *CMSExport     // the last CMS export dialog (tests)
 	themeItems []themeItem    // View > Theme's choices
+
+	// onUITask, when set (tests, benchmarks), is told how long each completion of background
+	// work held the event goroutine.
+	onUITask func(what string, d time.Duration)
 
 	bg sync.WaitGroup // background work in flight, so that tests can wait for it
 	// doneMu serializes the completions of background work. With the real driver they already
@@ -140,6 +147,7 @@ func (s *Studio) SetDocument(doc *app.Document) {
 	s.doc = doc
 	s.imageFiles = map[int]string{}
 	s.editor.note = ""
+	s.editor.idDomain, s.editor.idModel = "", ""
 	doc.OnChange(func() { s.documentChanged(false) })
 	s.documentChanged(true)
 }
@@ -225,15 +233,19 @@ var (
 	shortcutSave   = &desktop.CustomShortcut{KeyName: fyne.KeyS, Modifier: mod}
 	shortcutSaveAs = &desktop.CustomShortcut{KeyName: fyne.KeyS, Modifier: mod | fyne.KeyModifierShift}
 	shortcutSign   = &desktop.CustomShortcut{KeyName: fyne.KeyE, Modifier: mod}
-	shortcutUndo   = &desktop.CustomShortcut{KeyName: fyne.KeyZ, Modifier: mod}
-	shortcutRedo   = &desktop.CustomShortcut{KeyName: fyne.KeyZ, Modifier: mod | fyne.KeyModifierShift}
-	shortcutFind   = &desktop.CustomShortcut{KeyName: fyne.KeyF, Modifier: mod}
-	shortcutView1  = &desktop.CustomShortcut{KeyName: fyne.Key1, Modifier: mod}
-	shortcutView2  = &desktop.CustomShortcut{KeyName: fyne.Key2, Modifier: mod}
-	shortcutView3  = &desktop.CustomShortcut{KeyName: fyne.Key3, Modifier: mod}
-	shortcutView4  = &desktop.CustomShortcut{KeyName: fyne.Key4, Modifier: mod}
-	shortcutView5  = &desktop.CustomShortcut{KeyName: fyne.Key5, Modifier: mod}
-	shortcutView6  = &desktop.CustomShortcut{KeyName: fyne.Key6, Modifier: mod}
+	// Undo and redo are Fyne's own shortcuts: the desktop driver turns Ctrl+Z and Ctrl+Y into
+	// fyne.ShortcutUndo and fyne.ShortcutRedo (never into a CustomShortcut), and matches menu
+	// items by shortcut name. Ctrl+Shift+Z redoes too (shortcutRedoShift).
+	shortcutUndo      = &fyne.ShortcutUndo{}
+	shortcutRedo      = &fyne.ShortcutRedo{}
+	shortcutRedoShift = &desktop.CustomShortcut{KeyName: fyne.KeyZ, Modifier: mod | fyne.KeyModifierShift}
+	shortcutFind      = &desktop.CustomShortcut{KeyName: fyne.KeyF, Modifier: mod}
+	shortcutView1     = &desktop.CustomShortcut{KeyName: fyne.Key1, Modifier: mod}
+	shortcutView2     = &desktop.CustomShortcut{KeyName: fyne.Key2, Modifier: mod}
+	shortcutView3     = &desktop.CustomShortcut{KeyName: fyne.Key3, Modifier: mod}
+	shortcutView4     = &desktop.CustomShortcut{KeyName: fyne.Key4, Modifier: mod}
+	shortcutView5     = &desktop.CustomShortcut{KeyName: fyne.Key5, Modifier: mod}
+	shortcutView6     = &desktop.CustomShortcut{KeyName: fyne.Key6, Modifier: mod}
 	// shortcutSimulate sends the document to the simulator (Ctrl+R, "run").
 	shortcutSimulate = &desktop.CustomShortcut{KeyName: fyne.KeyR, Modifier: mod}
 )
@@ -242,7 +254,7 @@ var (
 // is shown (and in the test driver, which has no menus).
 func (s *Studio) shortcuts() {
 	c := s.Win.Canvas()
-	add := func(sc *desktop.CustomShortcut, f func()) { c.AddShortcut(sc, func(fyne.Shortcut) { f() }) }
+	add := func(sc fyne.Shortcut, f func()) { c.AddShortcut(sc, func(fyne.Shortcut) { f() }) }
 	add(shortcutNew, func() { s.ShowView(ViewStart) })
 	add(shortcutOpen, s.openDialog)
 	add(shortcutSave, s.save)
@@ -250,6 +262,7 @@ func (s *Studio) shortcuts() {
 	add(shortcutSign, s.signDialog)
 	add(shortcutUndo, s.undo)
 	add(shortcutRedo, s.redo)
+	add(shortcutRedoShift, s.redo)
 	add(shortcutFind, s.find)
 	add(shortcutView1, func() { s.ShowView(ViewStart) })
 	add(shortcutView2, func() { s.ShowView(ViewEditor) })
@@ -261,15 +274,35 @@ func (s *Studio) shortcuts() {
 }
 
 func (s *Studio) undo() {
+	if s.inDialog(&fyne.ShortcutUndo{}) {
+		return
+	}
 	if err := s.doc.Undo(); err == nil {
 		s.documentChanged(true)
 	}
 }
 
 func (s *Studio) redo() {
+	if s.inDialog(&fyne.ShortcutRedo{}) {
+		return
+	}
 	if err := s.doc.Redo(); err == nil {
 		s.documentChanged(true)
 	}
+}
+
+// inDialog gives an undo or redo shortcut to the text field being typed in when a dialog is
+// open (its text, not the document, is what the user means), and reports whether it did.
+func (s *Studio) inDialog(sc fyne.Shortcut) bool {
+	c := s.Win.Canvas()
+	if c.Overlays().Top() == nil {
+		return false
+	}
+	if f, ok := c.Focused().(fyne.Shortcutable); ok {
+		f.TypedShortcut(sc)
+		return true
+	}
+	return false
 }
 
 func (s *Studio) find() {
@@ -287,7 +320,11 @@ func (s *Studio) background(work func() func()) {
 			fyne.DoAndWait(func() {
 				s.doneMu.Lock()
 				defer s.doneMu.Unlock()
+				t0 := time.Now()
 				done()
+				if f := s.onUITask; f != nil {
+					f("completion of "+runtime.FuncForPC(reflect.ValueOf(work).Pointer()).Name(), time.Since(t0))
+				}
 			})
 		}
 	}()
@@ -326,9 +363,8 @@ func (s *Studio) OpenFile(path string) {
 		return func() {
 			if cms {
 				// A CMS firmware package is inspected; the document stays as it is.
-				s.inspector.dirty = false
-				s.tabs.SelectIndex(2)
 				s.inspector.InspectFile(path)
+				s.tabs.SelectIndex(2)
 				return
 			}
 			s.confirmDiscard(func() { s.openDocument(path) })

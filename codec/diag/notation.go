@@ -18,6 +18,13 @@ type Options struct {
 	// lines stay near this width (whitespace inside h'' is allowed, RFC 8610
 	// Appendix G.2). 0 means no wrapping.
 	MaxWidth int
+	// CollapseBytes, when > 0, shows a byte or text string longer than this
+	// (a payload) as its first bytes, its size and its SHA-256 instead of in
+	// full: h'7f454c46…' / 1048576 bytes, sha-256 5e88…, collapsed /. The text
+	// is then for display, no longer diagnostic notation. Expand names the
+	// strings to show in full all the same.
+	CollapseBytes int
+	Expand        func(*Node) bool
 }
 
 // Notation renders data in CBOR diagnostic notation (RFC 8949 §8, RFC 8610
@@ -43,6 +50,27 @@ type renderer struct {
 	data []byte
 	opts Options
 	sb   strings.Builder
+
+	// spans, when not nil, records the lines each node's text covers (Render).
+	spans   map[*Node][2]int
+	nl      int // newlines before counted
+	counted int
+}
+
+// line is the 0-based line the text written so far ends on.
+func (r *renderer) line() int {
+	s := r.sb.String()
+	r.nl += strings.Count(s[r.counted:], "\n")
+	r.counted = len(s)
+	return r.nl
+}
+
+// mark records that n's text is on the current line (inline items).
+func (r *renderer) mark(n *Node) {
+	if r.spans != nil {
+		l := r.line()
+		r.spans[n] = [2]int{l, l}
+	}
 }
 
 func (r *renderer) column() int {
@@ -72,7 +100,15 @@ func (r *renderer) indent(level int) {
 }
 
 func (r *renderer) value(n *Node, level int) {
+	if r.spans != nil {
+		first := r.line()
+		defer func() { r.spans[n] = [2]int{first, r.line()} }()
+	}
 	it := n.it
+	if r.collapsed(n) {
+		r.collapse(n)
+		return
+	}
 	switch {
 	case n.Kind == "bstr .cbor" && len(n.Children) == 1 && indicator(it) == "":
 		// (a non-shortest bstr head cannot be written with << >>: shown as h''_n)
@@ -213,6 +249,7 @@ func (r *renderer) inline(n *Node) {
 			writeInline(&r.sb, r.data, c.key)
 			r.sb.WriteString(": ")
 		}
+		r.mark(c)
 		r.inline(c)
 	}
 	r.sb.WriteString(close)
