@@ -25,7 +25,7 @@ manifest:
     - override-parameters:
         vendor-identifier: {domain: example.com}
         class-identifier: {vendor-domain: example.com, model: sensor-v2}
-        image-file: $W/srv/fw.bin
+        image-file: srv/fw.bin
     - vendor-identifier: 15
     - class-identifier: 15
   install:
