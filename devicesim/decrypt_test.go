@@ -259,3 +259,22 @@ func BenchmarkDeviceDecrypt32KiB(b *testing.B) {
 }
 
 var _ = model.ParamEncryptionInfo
+
+// FuzzParseEncInfo: the device's own COSE_Encrypt reader never panics on hostile bytes, and what
+// it accepts has ranges inside the input.
+func FuzzParseEncInfo(f *testing.F) {
+	for _, v := range []string{"aes-kw-aes-gcm", "aes-kw-aes-ctr", "es-ecdh-aes-gcm", "es-ecdh-aes-ctr"} {
+		f.Add(readVector(f, "firmware-encryption/suit-encryption-info-"+v+".hex"))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		_, _, _, recips, err := parseEncInfo(data)
+		if err != nil {
+			return
+		}
+		for _, r := range recips {
+			if len(r.wrapped) > len(data) || len(r.ephX) > len(data) {
+				t.Fatal("a range outside the input")
+			}
+		}
+	})
+}
