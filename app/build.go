@@ -24,7 +24,13 @@ var ErrInvalidManifest = errors.New("the manifest has validation errors")
 // in the source are resolved against baseDir. Findings are returned in any case; an error finding
 // makes Create fail with ErrInvalidManifest unless force is set.
 func Create(src []byte, baseDir string, force bool) ([]byte, []model.Finding, error) {
-	env, err := suit.ParseSource(src, baseDir)
+	return CreateWith(src, suit.SourceOptions{BaseDir: baseDir}, force)
+}
+
+// CreateWith is Create with the source options (AllowOutside: let file names leave the source's
+// folder, for a source the user trusts).
+func CreateWith(src []byte, opts suit.SourceOptions, force bool) ([]byte, []model.Finding, error) {
+	env, err := suit.ParseSourceWith(src, opts)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -122,7 +128,7 @@ func LoadVerifyKeys(paths []string) ([]suit.VerifyKey, error) {
 				continue
 			}
 		} else {
-			return nil, fmt.Errorf("%s: %w", p, err)
+			return nil, err // a *signer.KeyError: it names the file
 		}
 	}
 	return keys, nil

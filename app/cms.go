@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"encoding/pem"
 	"fmt"
-	"os"
 	"strings"
 	"time"
 
@@ -100,7 +99,7 @@ func dirOf(p string) string {
 
 // loadCerts reads PEM or DER certificates.
 func loadCerts(path string) ([]*x509.Certificate, error) {
-	b, err := os.ReadFile(path)
+	b, err := ReadInputFile(path, AnyInput, 4<<20)
 	if err != nil {
 		return nil, err
 	}

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -333,9 +332,14 @@ func Open(path string, state *State) (*Document, error) {
 	if err != nil {
 		return nil, &FileError{Op: "open", Path: path, Err: err, Hint: "check the file name and its permissions"}
 	}
-	env, f, err := ParseDocument(data, filepath.Dir(path))
+	env, f, err := parseDocument(data, suit.SourceOptions{BaseDir: filepath.Dir(path), AllowOutside: os.Getenv(AllowOutsideEnv) == "1"})
 	if err != nil {
-		return nil, &FileError{Op: "open", Path: path, Err: err, Hint: "open a SUIT envelope (.suit, .cbor, hex text) or a manifest source (.yaml, .json)"}
+		hint := "open a SUIT envelope (.suit, .cbor, hex text) or a manifest source (.yaml, .json)"
+		var se *suit.SourceError
+		if errors.As(err, &se) && se.Hint != "" {
+			hint = se.Hint // e.g. how to allow a file outside the source's folder
+		}
+		return nil, &FileError{Op: "open", Path: path, Err: err, Hint: hint}
 	}
 	d := NewDocument(env, state)
 	d.path, d.format = path, f
@@ -346,24 +350,21 @@ func Open(path string, state *State) (*Document, error) {
 }
 
 func readLimited(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, MaxDocumentSize+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(b) > MaxDocumentSize {
-		return nil, fmt.Errorf("%w: more than %d bytes", ErrTooLarge, MaxDocumentSize)
-	}
-	return b, nil
+	return ReadInputFile(path, DocumentInput, MaxDocumentSize)
 }
 
 // ParseDocument recognizes data as a CBOR envelope, hex text or YAML/JSON source, and decodes
 // it. baseDir resolves files named in source (payload files).
 func ParseDocument(data []byte, baseDir string) (*model.Envelope, Format, error) {
+	return parseDocument(data, suit.SourceOptions{BaseDir: baseDir})
+}
+
+// AllowOutsideEnv set to 1 lets the studio open sources whose file names leave the source's
+// folder (absolute paths, "..", links pointing out); they are refused otherwise, as by 'suit
+// create' without --allow-outside.
+const AllowOutsideEnv = "SUIT_STUDIO_ALLOW_OUTSIDE"
+
+func parseDocument(data []byte, opts suit.SourceOptions) (*model.Envelope, Format, error) {
 	if b, ok := DecodeHexText(data); ok {
 		env, err := suit.Decode(b)
 		return env, FormatHex, err
@@ -373,7 +374,7 @@ func ParseDocument(data []byte, baseDir string) (*model.Envelope, Format, error)
 		return env, FormatEnvelope, err
 	}
 	if looksLikeText(data) {
-		env, err := suit.ParseSource(data, baseDir)
+		env, err := suit.ParseSourceWith(data, opts)
 		return env, FormatSource, err
 	}
 	return nil, FormatEnvelope, ErrUnrecognized

@@ -171,7 +171,7 @@ func indent(s string) string {
 // envelope has its encrypted payload found and decrypted with the draft's
 // keys, including the one inside the integrated dependency.
 func TestFindEncryptedPayloadsVectors(t *testing.T) {
-	vec := "../../../shared/spec/vectors/firmware-encryption/"
+	vec := "../../shared/spec/vectors/firmware-encryption/"
 	kek := cose.DecryptionKey{KEK: []byte("aaaaaaaaaaaaaaaa")}
 	d, _ := ecdh.P256().NewPrivateKey(mustHexApp(t, "60FE6DD6D85D5740A5349B6F91267EEAC5BA81B8CB53EE249E4B4EB102C476B3"))
 	payload := readHexFile(t, vec+"encrypted-payload-aes-kw-aes-gcm.hex")

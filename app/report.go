@@ -170,11 +170,7 @@ func (s *SimSession) ReportKey() (*ecdsa.PrivateKey, []byte, error) {
 }
 
 func writeSecret(path string, b []byte) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return WriteFileAtomic(path, b, 0o600)
 }
 
 // KID is a device key's identifier in its reports: SHA-256(SubjectPublicKeyInfo)[:8].

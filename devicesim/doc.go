@@ -102,6 +102,10 @@
 // image the device has). The tests rebuild each example with the same structure and real digests,
 // re-signed with the spec's key.
 //
-// RFC 4108: LoadCMS takes a CMS firmware package from the same candidate area (see rfc4108.go
-// for which part is device code and which is the codec/cms host library).
+// Config.Board "mcuboot" is a second board: Zephyr's img_mgmt over MCUboot's swap-move boot
+// loader, with its own flash map (see mcuboot_board.go).
+//
+// RFC 4108: LoadCMS takes a CMS firmware package from the same candidate area and checks it with
+// device code (cmsverify.go: a DER walk over flash, hashes in chunks, every buffer charged); only
+// the load receipt or load error it answers with is built by the codec/cms host library.
 package devicesim

@@ -1,7 +1,6 @@
 package devicesim
 
 import (
-	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -185,12 +184,11 @@ func (p *proc) fetchNet(i int, name, arg string, nf NetFetcher, uri string) erro
 	// The journal key: this manifest, this component, this URI and destination.
 	var key [8]byte
 	{
-		h := sha256.New()
-		h.Write(p.digest[:])
-		h.Write([]byte{byte(dc.ID[0])})
-		h.Write([]byte(uri))
-		binary.Write(h, binary.LittleEndian, uint32(dst))
-		copy(key[:], h.Sum(nil))
+		sum, err := p.d.sha256Sum("fetch journal key", p.digest[:], []byte{byte(dc.ID[0])}, []byte(uri), binary.LittleEndian.AppendUint32(nil, uint32(dst)))
+		if err != nil {
+			return p.failErr(i, name, arg, err)
+		}
+		copy(key[:], sum[:])
 	}
 	flashID := byte(0)
 	if f == p.d.Ext {

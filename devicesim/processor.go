@@ -228,7 +228,7 @@ func (p *proc) load(src source, fl *Flash, base int) error {
 	if err := p.parseManifest(); err != nil {
 		return err
 	}
-	return p.checkPayloadsNamed()
+	return p.checkSequences()
 }
 
 func (p *proc) scanEnvelope() error {

@@ -358,3 +358,25 @@ func TestPowerCutDuringFetchResumes(t *testing.T) {
 		})
 	}
 }
+
+// A link that loses 40% of its datagrams: the update fails with a clear reason within its
+// bounded retries, and the device keeps (and boots) the image it had.
+func TestCoAPHeavyLossFailsClearly(t *testing.T) {
+	dir := t.TempDir()
+	img := testImage(16, 32<<10)
+	writeFile(t, dir, "fw.bin", img)
+	srv := startServer(t, dir, nil)
+	px := startLossyProxy(t, srv.coapAddr, 0.4, 7)
+	s := deviceFor(t)
+	before := s.Device.ComponentContent(0)
+	env := envelopeFor(t, "coap://"+px.addr()+"/fw.bin", img, 5, "")
+	c := &netfw.Client{BlockSize: 256, AckTimeout: 5 * time.Millisecond, MaxRetransmit: 1, RequestTimeout: time.Second}
+	rec, _ := update(t, s, env, c)
+	if rec.Outcome != devicesim.Refused || !strings.Contains(rec.Reason, "payload not available") {
+		t.Fatalf("outcome %s: %s", rec.Outcome, rec.Reason)
+	}
+	if !bytes.Equal(s.Device.ComponentContent(0), before) || !rec.Booted {
+		t.Fatal("the device lost its old image")
+	}
+	t.Logf("%s", rec.Reason)
+}

@@ -34,6 +34,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 
 	"github.com/suit-studio/suit-studio/codec/lms"
@@ -321,7 +322,7 @@ func (e *KeyError) Error() string {
 	if e.Ref == "" {
 		return e.Step + ": " + e.Err.Error()
 	}
-	return e.Ref + ": " + e.Step + ": " + e.Err.Error()
+	return strconv.Quote(e.Ref) + ": " + e.Step + ": " + e.Err.Error()
 }
 
 func (e *KeyError) Unwrap() error { return e.Err }

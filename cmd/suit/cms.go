@@ -81,7 +81,7 @@ func cmsCreate(env *cmdEnv, args []string) error {
 	case *key == "":
 		return usageErr("give --key FILE or --key pkcs11:...", "no signing key")
 	}
-	img, err := readInput(env, *image)
+	img, err := readInput(env, *image, app.AnyInput)
 	if err != nil {
 		return err
 	}
@@ -152,7 +152,7 @@ func cmsVerify(env *cmdEnv, args []string) error {
 			return usageErr("", "--target: %v", err)
 		}
 	}
-	pkg, err := readInput(env, pos[0])
+	pkg, err := readInput(env, pos[0], app.PackageInput)
 	if err != nil {
 		return err
 	}
@@ -175,7 +175,7 @@ func cmsShow(env *cmdEnv, args []string) error {
 	if len(pos) != 1 {
 		return usageErr("suit cms show FILE", "cms show needs one package")
 	}
-	b, err := readInput(env, pos[0])
+	b, err := readInput(env, pos[0], app.PackageInput)
 	if err != nil {
 		return err
 	}

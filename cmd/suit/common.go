@@ -21,13 +21,13 @@ func decodeErr(name string, err error) error {
 		if hint == "" {
 			hint = "is this a SUIT envelope? suit takes binary CBOR or hex text; a source file goes to 'suit create'"
 		}
-		return &cliError{code: exitUsage, msg: fmt.Sprintf("%s: %s", name, de.Error()), hint: hint}
+		return &cliError{code: exitUsage, msg: fmt.Sprintf("%q: %s", name, de.Error()), hint: hint}
 	}
 	var se *suit.SourceError
 	if errors.As(err, &se) {
-		return &cliError{code: exitUsage, msg: fmt.Sprintf("%s: %s", name, se.Error()), hint: se.Hint}
+		return &cliError{code: exitUsage, msg: fmt.Sprintf("%q: %s", name, se.Error()), hint: se.Hint}
 	}
-	return &cliError{code: exitUsage, msg: fmt.Sprintf("%s: %v", name, err)}
+	return &cliError{code: exitUsage, msg: fmt.Sprintf("%q: %v", name, err)}
 }
 
 // loadVerifyKeys reads --key files for verification.

@@ -43,6 +43,11 @@ func runEncrypt(env *cmdEnv, args []string) error {
 	if err != nil {
 		return err
 	}
+	for _, o := range []*output{outF, infoF} {
+		if err := o.check(); err != nil {
+			return err
+		}
+	}
 	if len(pos) != 1 {
 		return usageErr("run 'suit help encrypt'", "encrypt takes one FIRMWARE file")
 	}
@@ -81,7 +86,7 @@ func runEncrypt(env *cmdEnv, args []string) error {
 	if !ok {
 		return usageErr("use a128kw, a192kw or a256kw", "unknown key wrap %q", *kw)
 	}
-	plain, err := readInput(env, pos[0])
+	plain, err := readInput(env, pos[0], app.AnyInput)
 	if err != nil {
 		return err
 	}

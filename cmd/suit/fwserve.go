@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
 
 	"github.com/suit-studio/suit-studio/app"
 	"github.com/suit-studio/suit-studio/netfw"
@@ -47,7 +46,7 @@ func runServe(env *cmdEnv, args []string) error {
 	}
 	tr := app.NewTracker(pos[0])
 	for _, k := range devKeys {
-		b, err := readInput(env, k)
+		b, err := readInput(env, k, app.AnyInput)
 		if err != nil {
 			return err
 		}
@@ -136,9 +135,5 @@ func splitLines(s string) []string {
 }
 
 func writeFileAtomic(name string, b []byte) error {
-	tmp := fmt.Sprintf("%s.tmp%d", name, time.Now().UnixNano())
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, name)
+	return app.WriteFileAtomic(name, b, 0o644)
 }

@@ -15,40 +15,47 @@ import (
 
 func isTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
 
-// readInput reads FILE ("-" = standard input) and returns its bytes.
-func readInput(env *cmdEnv, name string) ([]byte, error) {
+// readInput reads FILE ("-" = standard input) of the given kind and returns its bytes. A regular
+// file larger than the cap is refused by its size; a pipe or a device is refused at the first
+// bytes that cannot start that kind of input (app.ReadInput).
+func readInput(env *cmdEnv, name string, kind app.InputKind) ([]byte, error) {
 	var (
 		b   []byte
 		err error
 	)
 	if name == "-" {
-		b, err = io.ReadAll(io.LimitReader(env.stdin, maxInput+1))
+		b, err = app.ReadInput(env.stdin, kind, maxInput)
 	} else {
-		b, err = readFileLimited(name)
+		b, err = app.ReadInputFile(name, kind, maxInput)
 	}
-	if err != nil {
+	switch {
+	case errors.Is(err, app.ErrTooLarge):
+		return nil, inputErr(err, "", "%s is too large", name)
+	case errors.Is(err, app.ErrNotInput):
+		return nil, inputErr(err, kindHint[kind], "cannot use %s", name)
+	case err != nil:
 		return nil, inputErr(err, "check the file name and its permissions", "cannot read %s", name)
-	}
-	if len(b) > maxInput {
-		return nil, usageErr("", "%s is larger than %d bytes", name, maxInput)
 	}
 	return b, nil
 }
 
-const maxInput = 64 << 20
-
-func readFileLimited(name string) ([]byte, error) {
-	f, err := os.Open(name)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return io.ReadAll(io.LimitReader(f, maxInput+1))
+var kindHint = map[app.InputKind]string{
+	app.EnvelopeInput:          "suit takes a SUIT envelope as binary CBOR or hex text; a source file goes to 'suit create'",
+	app.EnvelopeOrPackageInput: "give a SUIT envelope or an RFC 4108 package, binary or hex text",
+	app.PackageInput:           "give a DER RFC 4108 firmware package",
+	app.TextInput:              "give a YAML or JSON source ('suit show --source' prints one for any envelope)",
 }
+
+const maxInput = 64 << 20
 
 // readCBOR reads FILE as binary CBOR or as hex text (the spec's vectors are hex) and returns binary CBOR.
 func readCBOR(env *cmdEnv, name string) ([]byte, error) {
-	b, err := readInput(env, name)
+	return readEnvelope(env, name, app.EnvelopeInput)
+}
+
+// readEnvelope is readCBOR for a kind that may also be an RFC 4108 package.
+func readEnvelope(env *cmdEnv, name string, kind app.InputKind) ([]byte, error) {
+	b, err := readInput(env, name, kind)
 	if err != nil {
 		return nil, err
 	}

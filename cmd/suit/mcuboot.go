@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -92,6 +93,9 @@ func runMCUbootSign(env *cmdEnv, args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := outF.check(); err != nil {
+		return err
+	}
 	if len(pos) != 1 {
 		return usageErr("run 'suit help mcuboot'", "mcuboot sign takes one IN file (the application binary)")
 	}
@@ -120,7 +124,7 @@ func runMCUbootSign(env *cmdEnv, args []string) error {
 	if (*pad || *confirm) && !slot.set {
 		return usageErr("give the slot size of the board's secondary slot, e.g. --slot-size 0x67000", "--pad and --confirm need --slot-size")
 	}
-	fw, err := readInput(env, pos[0])
+	fw, err := readInput(env, pos[0], app.AnyInput)
 	if err != nil {
 		return err
 	}
@@ -198,12 +202,14 @@ func mcubootVerifyKeys(keyPath string, suitPaths []string) (crypto.PublicKey, []
 		if sk, err = loadVerifyKeys(suitPaths); err != nil {
 			return nil, nil, err
 		}
+	} else if pub != nil {
+		sk = []suit.VerifyKey{{Name: filepath.Base(keyPath), Public: pub}} // one key signs both
 	}
 	return pub, sk, nil
 }
 
 func readMCUbootImage(env *cmdEnv, name string) ([]byte, error) {
-	data, err := readInput(env, name)
+	data, err := readInput(env, name, app.AnyInput)
 	if err != nil {
 		return nil, err
 	}

@@ -96,7 +96,7 @@ func runPush(env *cmdEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	data, err := readInput(env, pos[0])
+	data, err := readInput(env, pos[0], app.AnyInput)
 	if err != nil {
 		return err
 	}

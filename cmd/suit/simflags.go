@@ -50,7 +50,7 @@ func (p *provFlags) build(env *cmdEnv) (app.SimProvisioning, map[string][]byte, 
 		return prov, nil, usageErr("--board suit (the default) or --board mcuboot", "unknown board %q", *p.board)
 	}
 	for _, t := range p.trust {
-		b, err := readInput(env, t)
+		b, err := readInput(env, t, app.AnyInput)
 		if err != nil {
 			return prov, nil, err
 		}
@@ -71,7 +71,7 @@ func (p *provFlags) build(env *cmdEnv) (app.SimProvisioning, map[string][]byte, 
 		*id.dst = b
 	}
 	if *p.image != "" {
-		b, err := readInput(env, *p.image)
+		b, err := readInput(env, *p.image, app.AnyInput)
 		if err != nil {
 			return prov, nil, err
 		}
@@ -100,7 +100,7 @@ func (p *provFlags) build(env *cmdEnv) (app.SimProvisioning, map[string][]byte, 
 		if !ok || uri == "" || file == "" {
 			return prov, nil, usageErr("write --payload http://example.com/file.bin=firmware.bin", "--payload %q is not URI=FILE", s)
 		}
-		read := readInput
+		read := func(env *cmdEnv, name string) ([]byte, error) { return readInput(env, name, app.AnyInput) }
 		if strings.HasSuffix(file, ".hex") { // hex text, like the spec's vectors
 			read = readCBOR
 		}
