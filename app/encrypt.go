@@ -511,6 +511,8 @@ func DecryptPayloads(ps []*EncryptedPayload, keys []cose.DecryptionKey) {
 			p.DecryptErr = p.ParseErr
 		case p.Ciphertext == nil:
 			p.DecryptErr = fmt.Errorf("the ciphertext is not available: %s", p.Source)
+		case p.Parsed.CheckHeaders() != nil:
+			p.DecryptErr = p.Parsed.CheckHeaders()
 		default:
 			cek, idx, err := p.Parsed.ContentKey(keys...)
 			if err != nil {
