@@ -3,7 +3,9 @@ package netfw_test
 import (
 	"bytes"
 	"io"
+	"log"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -371,4 +373,33 @@ func TestCoAPHeavyLossFailsClearly(t *testing.T) {
 		t.Fatal("the device lost its old image")
 	}
 	t.Logf("%s", rec.Reason)
+}
+
+// https:// URIs go through the same client over TLS (a test server's certificate on 127.0.0.1).
+func TestDeviceFetchOverHTTPS(t *testing.T) {
+	dir := t.TempDir()
+	img := testImage(17, 9000)
+	writeFile(t, dir, "fw.bin", img)
+	ts := httptest.NewUnstartedServer(&netfw.Server{Dir: dir})
+	ts.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshake below is expected
+	ts.StartTLS()
+	defer ts.Close()
+	if !strings.HasPrefix(ts.URL, "https://127.0.0.1:") {
+		t.Fatalf("test server at %s", ts.URL)
+	}
+	s := deviceFor(t)
+	env := envelopeFor(t, ts.URL+"/fw.bin", img, 2, "")
+	rec, evs := update(t, s, env, &netfw.Client{HTTP: ts.Client()})
+	if rec.Outcome != devicesim.Applied || !bytes.Equal(s.Device.ComponentContent(0), img) {
+		t.Fatalf("outcome %s: %s", rec.Outcome, rec.Reason)
+	}
+	if findEvent(evs, "fetch", "9000 bytes over HTTP/1.1") == nil {
+		t.Fatal("no fetch step over HTTPS")
+	}
+	// Without the test CA the device refuses the server, with a clear reason.
+	s2 := deviceFor(t)
+	rec, _ = update(t, s2, env, &netfw.Client{RequestTimeout: 5 * time.Second})
+	if rec.Outcome != devicesim.Refused || !strings.Contains(rec.Reason, "certificate") {
+		t.Fatalf("untrusted server: %s: %s", rec.Outcome, rec.Reason)
+	}
 }
