@@ -4,6 +4,12 @@ package model
 // suit-parameter-version, suit-parameter-wait-info and suit-parameter-component-metadata.
 // codec/suit encodes and decodes them (EncodeVersionMatch, DecodeVersionMatch, ...).
 
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
 // Version comparison types (SUIT_Condition_Version_Comparison_Types).
 const (
 	VersionGreater      = 1
@@ -129,4 +135,81 @@ type ComponentMetadata struct {
 	CreationTime       *uint64
 	Creator            *ActorID
 	Unknown            []RawMember // extensions, kept encoded
+}
+
+// Pre-release indicators of the constrained Semantic Versioning encoding.
+var preRelease = map[string]int64{"rc": -1, "beta": -2, "alpha": -3}
+
+// ParseVersion reads a version into SUIT_Condition_Version_Comparison_Value: "1.2.3", a
+// pre-release "2.0-rc.1" ([2, 0, -1, 1]; beta -2, alpha -3), or integers separated by dots for
+// other schemes ("2025.12.6", "2.0.-1.1").
+func ParseVersion(s string) ([]int64, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return nil, fmt.Errorf("a version is needed, e.g. 1.2.3 or 2.0-rc.1")
+	}
+	rel, pre, hasPre := strings.Cut(s, "-")
+	if hasPre && (rel == "" || strings.HasSuffix(rel, ".")) { // "-1.2", "2.0.-1.1": negative numbers, not a pre-release
+		rel, pre, hasPre = s, "", false
+	}
+	var out []int64
+	for _, f := range strings.Split(rel, ".") {
+		n, err := strconv.ParseInt(strings.TrimSpace(f), 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not an integer: write a version like 1.2.3 or 2.0-rc.1", f)
+		}
+		out = append(out, n)
+	}
+	if hasPre {
+		kind, num, hasNum := strings.Cut(pre, ".")
+		ind, ok := preRelease[strings.ToLower(kind)]
+		if !ok {
+			if n, err := strconv.ParseInt(pre, 10, 64); err == nil && !strings.Contains(pre, ".") {
+				return nil, fmt.Errorf("write %q as %s.-%d or use rc, beta or alpha", s, rel, n)
+			}
+			return nil, fmt.Errorf("pre-release %q: the spec encodes only rc, beta and alpha (e.g. 2.0-rc.1)", kind)
+		}
+		if len(out) > 3 {
+			return nil, fmt.Errorf("%q: a pre-release follows at most three release numbers", s)
+		}
+		out = append(out, ind)
+		if hasNum {
+			for _, f := range strings.Split(num, ".") {
+				n, err := strconv.ParseUint(f, 10, 63)
+				if err != nil {
+					return nil, fmt.Errorf("pre-release number %q is not a non-negative integer", f)
+				}
+				out = append(out, int64(n))
+			}
+		}
+	}
+	return out, nil
+}
+
+// FormatVersion writes a version the way ParseVersion reads it: "2.0-rc.1" for the constrained
+// Semantic Versioning form, integers separated by dots otherwise.
+func FormatVersion(v []int64) string {
+	k := -1
+	for i, n := range v {
+		if n < 0 {
+			if k >= 0 || i == 0 || i > 3 || n < -3 {
+				k = -2
+				break
+			}
+			k = i
+		}
+	}
+	parts := make([]string, len(v))
+	for i, n := range v {
+		parts[i] = strconv.FormatInt(n, 10)
+	}
+	if k < 1 {
+		return strings.Join(parts, ".")
+	}
+	name := map[int64]string{-1: "rc", -2: "beta", -3: "alpha"}[v[k]]
+	out := strings.Join(parts[:k], ".") + "-" + name
+	if k+1 < len(v) {
+		out += "." + strings.Join(parts[k+1:], ".")
+	}
+	return out
 }

@@ -46,32 +46,6 @@ func umDefaultValue(label int64) (model.Value, bool) {
 	return model.Value{}, false
 }
 
-// ParseVersion reads a version written as integers separated by dots ("1.2.3", "2.0.0.-1").
-func ParseVersion(s string) ([]int64, error) {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return nil, fmt.Errorf("a version is needed: integers separated by dots, e.g. 1.2.3")
-	}
-	var out []int64
-	for _, f := range strings.Split(s, ".") {
-		n, err := strconv.ParseInt(strings.TrimSpace(f), 10, 64)
-		if err != nil {
-			return nil, fmt.Errorf("%q is not an integer: write the version as integers separated by dots, e.g. 1.2.3", f)
-		}
-		out = append(out, n)
-	}
-	return out, nil
-}
-
-// FormatVersion writes a version as integers separated by dots.
-func FormatVersion(v []int64) string {
-	parts := make([]string, len(v))
-	for i, n := range v {
-		parts[i] = strconv.FormatInt(n, 10)
-	}
-	return strings.Join(parts, ".")
-}
-
 // parseTime reads a time as RFC 3339 ("2027-01-01T00:00:00Z") or as seconds since 1970 UTC.
 func parseTime(s string) (uint64, error) {
 	s = strings.TrimSpace(s)
@@ -157,9 +131,9 @@ func (e *editorView) versionMatchEditor(vm model.VersionMatch, set func(model.Ve
 		cmp.SetSelected(n)
 	}
 	ver := widget.NewEntry()
-	ver.SetText(FormatVersion(vm.Version))
-	ver.SetPlaceHolder("1.2.3")
-	ver.Validator = func(s string) error { _, err := ParseVersion(s); return err }
+	ver.SetText(model.FormatVersion(vm.Version))
+	ver.SetPlaceHolder("1.2.3 or 2.0-rc.1")
+	ver.Validator = func(s string) error { _, err := model.ParseVersion(s); return err }
 	cmp.OnChanged = func(s string) {
 		for t, n := range model.VersionComparisonNames {
 			if n == s && t != vm.Type {
@@ -169,7 +143,7 @@ func (e *editorView) versionMatchEditor(vm model.VersionMatch, set func(model.Ve
 		}
 	}
 	ver.OnChanged = func(s string) {
-		if v, err := ParseVersion(s); err == nil {
+		if v, err := model.ParseVersion(s); err == nil {
 			vm.Version = v
 			set(vm)
 		}
@@ -472,21 +446,21 @@ func (e *editorView) metadataEditor(md model.ComponentMetadata, set func(model.C
 // setVersionItem edits the manifest's suit-set-version: a version, or empty for none.
 func (e *editorView) setVersionItem(m *model.Manifest) *widget.FormItem {
 	en := widget.NewEntry()
-	en.SetPlaceHolder("optional: the version this manifest installs, e.g. 1.2.3")
+	en.SetPlaceHolder("optional: the version this manifest installs, e.g. 1.2.3 or 2.0-rc.1")
 	if m.SetVersion != nil {
-		en.SetText(FormatVersion(m.SetVersion))
+		en.SetText(model.FormatVersion(m.SetVersion))
 	}
 	en.Validator = func(s string) error {
 		if strings.TrimSpace(s) == "" {
 			return nil
 		}
-		_, err := ParseVersion(s)
+		_, err := model.ParseVersion(s)
 		return err
 	}
 	en.OnChanged = func(s string) {
 		if strings.TrimSpace(s) == "" {
 			e.applyField("Remove set-version", "manifest/set-version", func(env *model.Envelope) { env.Manifest.SetVersion = nil })
-		} else if v, err := ParseVersion(s); err == nil {
+		} else if v, err := model.ParseVersion(s); err == nil {
 			e.applyField("Set set-version", "manifest/set-version", func(env *model.Envelope) { env.Manifest.SetVersion = v })
 		}
 	}

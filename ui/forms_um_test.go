@@ -232,7 +232,7 @@ func TestUMSetVersionEditor(t *testing.T) {
 	s.editor.Select(pathManifest)
 	s.editor.umSetVersion.SetText("1.2.3")
 	env, b := reencoded(t, s)
-	if got := FormatVersion(env.Manifest.SetVersion); got != "1.2.3" {
+	if got := model.FormatVersion(env.Manifest.SetVersion); got != "1.2.3" {
 		t.Fatalf("set-version = %q", got)
 	}
 	// 6 => bstr .cbor [1, 2, 3]
