@@ -657,3 +657,23 @@ type umWidgets struct {
 	umCopyChecks   []map[int64]*widget.Check
 	depState
 }
+
+// umCommandLabel summarizes override-multiple and copy-params: "copy-params: #0 uri, image-digest".
+func umCommandLabel(c *model.Command) string {
+	var parts []string
+	for _, e := range c.Multiple {
+		var ps []string
+		for _, p := range e.Params {
+			ps = append(ps, model.ParamName(p.Label))
+		}
+		parts = append(parts, fmt.Sprintf("#%d %s", e.Index, strings.Join(ps, ", ")))
+	}
+	for _, e := range c.CopyParams {
+		var ps []string
+		for _, l := range e.Labels {
+			ps = append(ps, model.ParamName(l))
+		}
+		parts = append(parts, fmt.Sprintf("from #%d %s", e.Index, strings.Join(ps, ", ")))
+	}
+	return model.CommandName(c.Label) + ": " + strings.Join(parts, "; ")
+}

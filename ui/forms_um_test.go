@@ -293,6 +293,9 @@ func TestUMOverrideMultipleAndCopyParams(t *testing.T) {
 		len(c.CopyParams[0].Labels) != 2 || c.CopyParams[0].Labels[0] != model.ParamImageDigest || c.CopyParams[0].Labels[1] != model.ParamURI {
 		t.Fatalf("copy-params = %+v", c.CopyParams)
 	}
+	if l := commandLabel(&c, got.Manifest); l != "copy-params: from #0 image-digest, uri" {
+		t.Fatalf("tree label %q", l)
+	}
 	// 35 => {0: [3, 21]}
 	if !bytes.Contains(b, []byte{0x18, 0x23, 0xa1, 0x00, 0x82, 0x03, 0x15}) {
 		t.Fatal("copy-params is not encoded as { uint => [+int] }")

@@ -267,6 +267,8 @@ func commandLabel(c *model.Command, m *model.Manifest) string {
 		return fmt.Sprintf("%s (%d alternatives)", name, len(c.Sequences))
 	case model.ArgPolicy:
 		return name
+	case model.ArgMultiple, model.ArgCopyParams:
+		return umCommandLabel(c)
 	}
 	return name
 }
