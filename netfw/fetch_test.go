@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -492,4 +493,32 @@ func TestJournalDroppedAfterDigestFailure(t *testing.T) {
 	if offs := req.list(); len(offs) != 1 || offs[0] != 0 {
 		t.Fatalf("third run requested from %v, want [0]", offs)
 	}
+}
+
+// The device's network buffers come out of its 10 KiB RAM: a 1024-byte CoAP block costs more
+// than a 64-byte one by about twice the difference (the block buffer and the message buffer).
+func TestFetchBuffersChargedToRAM(t *testing.T) {
+	dir := t.TempDir()
+	img := testImage(22, 8192)
+	writeFile(t, dir, "fw.bin", img)
+	srv := startServer(t, dir, nil)
+	peak := map[int]int{}
+	for _, bs := range []int{64, 1024} {
+		s := deviceFor(t)
+		env := envelopeFor(t, "coap://"+srv.coapAddr+"/fw.bin", img, 2, "block-size: "+strconv.Itoa(bs))
+		rec, evs := update(t, s, env, &netfw.Client{})
+		if rec.Outcome != devicesim.Applied || rec.RAMPeak > rec.RAMBudget {
+			t.Fatalf("block size %d: %s (%s), RAM peak %d", bs, rec.Outcome, rec.Reason, rec.RAMPeak)
+		}
+		e := findEvent(evs, "fetch", "blocks of "+strconv.Itoa(bs))
+		if e == nil {
+			t.Fatalf("block size %d: no fetch step", bs)
+		}
+		peak[bs] = e.RAMInUse // the fetch step is reported while its buffers are held
+	}
+	// The manifest, kept in RAM, is 2 bytes longer with "1024" than with "64" in its fetch-arguments.
+	if d := peak[1024] - peak[64]; d != 2*(1024-64)+2 {
+		t.Fatalf("RAM in use at the fetch: %d with 1024-byte blocks, %d with 64: want a difference of %d (block + message buffer + 2 manifest bytes)", peak[1024], peak[64], 2*(1024-64)+2)
+	}
+	t.Logf("RAM in use during the fetch: %d bytes with 64-byte blocks, %d with 1024-byte blocks (of 10240)", peak[64], peak[1024])
 }
