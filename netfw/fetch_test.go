@@ -237,17 +237,9 @@ func TestCoAPCutLinkResumes(t *testing.T) {
 	var req requests
 	c := &netfw.Client{BlockSize: 256, AckTimeout: 30 * time.Millisecond, MaxRetransmit: 2, RequestTimeout: 2 * time.Second,
 		OnRequest: req.add}
-	// Go dark after 20 blocks, for longer than one exchange's retransmissions, then come back.
-	served := func() int { return len(srv.fetches()) }
-	go func() {
-		deadline := time.Now().Add(10 * time.Second)
-		for served() < 20 && time.Now().Before(deadline) {
-			time.Sleep(time.Millisecond)
-		}
-		px.setBlackout(true)
-		time.Sleep(400 * time.Millisecond)
-		px.setBlackout(false)
-	}()
+	// Go dark after 20 blocks (a request and a response each), for longer than one exchange's
+	// retransmissions, then come back.
+	px.cutAfter(40, 400*time.Millisecond)
 	rec, _ := update(t, s, env, c)
 	if rec.Outcome != devicesim.Applied {
 		t.Fatalf("outcome %s: %s", rec.Outcome, rec.Reason)

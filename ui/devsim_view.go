@@ -96,9 +96,12 @@ type SimulatorView struct {
 	tamperBtn, cutBtn, rollbackBtn, resetBtn *widget.Button
 	faultLabel                               *widget.Label
 
+	provNote   *widget.Label        // where the provisioning came from ("from the document …")
+	lastInfo   *devicesim.StateInfo // the state area when last read (shown while the power is off)
 	boardBox   *fyne.Container
 	left       *fyne.Container // the column holding the board, re-laid out when the board changes
 	ram        *widget.ProgressBar
+	ramLabel   *widget.Label
 	stateLabel *widget.Label
 	steps      *widget.List
 	detail     *widget.Label
@@ -157,7 +160,11 @@ func NewSimulatorView(w fyne.Window, opts SimulatorOptions) *SimulatorView {
 		ramBudget: devicesimBudget(opts.Config)}
 
 	v.vendorEntry = widget.NewEntry()
+	v.vendorEntry.SetPlaceHolder("vendor domain, or vendor ID (UUID)")
 	v.vendorEntry.SetText(opts.VendorDomain)
+	v.provNote = widget.NewLabel("")
+	v.provNote.Wrapping = fyne.TextWrapWord
+	v.provNote.Hide()
 	v.modelEntry = widget.NewEntry()
 	v.modelEntry.SetText(opts.Model)
 	v.trustEntry = widget.NewEntry()
@@ -176,7 +183,7 @@ func NewSimulatorView(w fyne.Window, opts SimulatorOptions) *SimulatorView {
 	}
 	provForm := widget.NewForm(
 		widget.NewFormItem("Board", v.boardSel),
-		widget.NewFormItem("Vendor domain", v.vendorEntry),
+		widget.NewFormItem("Vendor", v.vendorEntry),
 		widget.NewFormItem("Model (class)", v.modelEntry),
 		widget.NewFormItem("Trust anchor", container.NewBorder(nil, nil, nil, v.pickKeyBtn, v.trustEntry)),
 		widget.NewFormItem("Payload files", v.payloadEntry),
@@ -221,7 +228,11 @@ func NewSimulatorView(w fyne.Window, opts SimulatorOptions) *SimulatorView {
 	v.boardBox = container.NewStack()
 	v.ram = widget.NewProgressBar()
 	v.ram.Max = float64(v.ramBudget)
-	v.ram.TextFormatter = v.ramText
+	// The figures go in a label of their own, in the theme's text colour: written on the bar
+	// (white on its light fill) they were about 2:1 in the light theme, far below WCAG's 4.5:1.
+	v.ram.TextFormatter = func() string { return "" }
+	v.ramLabel = widget.NewLabel(v.ramText())
+	v.ramLabel.Truncation = fyne.TextTruncateEllipsis
 	v.stateLabel = widget.NewLabel("Not provisioned yet: choose the trust anchor, then run an envelope or press Provision.")
 	v.stateLabel.Wrapping = fyne.TextWrapWord
 	v.setBoard(nil)
@@ -232,23 +243,29 @@ func NewSimulatorView(w fyne.Window, opts SimulatorOptions) *SimulatorView {
 	v.detail = widget.NewLabel("")
 	v.detail.Wrapping = fyne.TextWrapWord
 	v.status = widget.NewLabel("")
+	v.status.Truncation = fyne.TextTruncateEllipsis
 	v.result = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	v.result.Wrapping = fyne.TextWrapWord
 
-	controls := container.NewHBox(v.runOpenBtn, v.runFileBtn, widget.NewSeparator(),
-		v.playBtn, v.pauseBtn, v.stepBtn, v.stopBtn, v.pace, v.status)
+	// Two rows that scroll sideways when the pane is narrow, and the status below: the controls
+	// never widen the window (a run's status grows as it goes).
+	controls := container.NewVBox(
+		container.NewHScroll(container.NewHBox(v.runOpenBtn, v.runFileBtn, v.pace)),
+		container.NewHScroll(container.NewHBox(v.playBtn, v.pauseBtn, v.stepBtn, v.stopBtn)),
+		v.status)
 	bottom := container.NewVScroll(container.NewVBox(v.detail, v.result))
 	bottom.SetMinSize(fyne.NewSize(0, 150))
 	stepPane := container.NewBorder(controls, container.NewVBox(widget.NewSeparator(), bottom), nil, nil, v.steps)
 
 	v.left = container.NewVBox(
-		widget.NewCard("Provisioning", "", container.NewVBox(provForm, v.provisionBtn)),
+		widget.NewCard("Provisioning", "", container.NewVBox(v.provNote, provForm, v.provisionBtn)),
 		v.boardBox,
 		v.ram,
+		v.ramLabel,
 		v.stateLabel,
 		faults,
 	)
-	split := container.NewHSplit(container.NewVScroll(v.left), stepPane)
+	split := container.NewHSplit(container.NewScroll(v.left), stepPane)
 	split.Offset = 0.42
 	v.Content = split
 	return v
@@ -308,6 +325,10 @@ func (v *SimulatorView) provisioning(p simProv) (app.SimProvisioning, error) {
 	if err != nil {
 		return app.SimProvisioning{}, &app.FileError{Op: "read the trust anchor", Path: p.trust, Err: err, Hint: "choose a PEM public key file (P-256 or Ed25519)"}
 	}
+	vendor, class, err := deviceIDs(p.domain, p.model)
+	if err != nil {
+		return app.SimProvisioning{}, err
+	}
 	cfg := v.opts.Config
 	cfg.Board = devicesim.BoardSUIT
 	if p.board == simBoardMCUboot {
@@ -315,8 +336,27 @@ func (v *SimulatorView) provisioning(p simProv) (app.SimProvisioning, error) {
 	}
 	return app.SimProvisioning{
 		TrustPEM: [][]byte{pem}, TrustNames: []string{filepath.Base(p.trust)},
-		VendorDomain: p.domain, Model: p.model, Config: cfg,
+		VendorID: vendor, ClassID: class, Config: cfg,
 	}, nil
+}
+
+// deviceIDs are the vendor and class IDs of the provisioning fields: each field holds a name
+// (a vendor domain, a model: UUID5 as in §8.4.8.1-2) or the ID itself as a UUID (what "Send to
+// simulator" puts there when the document's IDs are not derived from its text).
+func deviceIDs(domain, modelName string) (vendor, class []byte, err error) {
+	if domain == "" || modelName == "" {
+		return nil, nil, &simHintError{err: errors.New("the device needs a vendor and a model"),
+			hint: "give the vendor domain (or vendor ID) and the model (or class ID) of the manifests it should accept"}
+	}
+	if vendor, err = model.ParseUUID(domain); err != nil {
+		vendor = model.VendorID(domain)
+	}
+	if class, err = model.ParseUUID(modelName); err != nil {
+		if class, err = model.ClassID(vendor, modelName); err != nil {
+			return nil, nil, err
+		}
+	}
+	return vendor, class, nil
 }
 
 // session returns the device, provisioning a fresh one when there is none or fresh is set.
@@ -400,9 +440,19 @@ func (v *SimulatorView) pickKey() {
 func (v *SimulatorView) Provision() {
 	p := v.readProv()
 	v.start("Provisioning", p, true, func(ctx context.Context, s *app.SimSession, emit func(devicesim.Event)) simEnd {
-		return simEnd{verdict: fmt.Sprintf("Provisioned a fresh device: vendor %s, model %q, trust anchor %s, stored sequence number 0. It runs its factory image.",
+		return simEnd{verdict: fmt.Sprintf("Provisioned a fresh device: vendor %s, model %s, trust anchor %s, stored sequence number 0. It runs its factory image.",
 			p.domain, p.model, filepath.Base(p.trust))}
 	})
+}
+
+// SetProvisionNote says above the provisioning fields where they came from ("" hides it).
+func (v *SimulatorView) SetProvisionNote(text string) {
+	v.provNote.SetText(text)
+	if text == "" {
+		v.provNote.Hide()
+	} else {
+		v.provNote.Show()
+	}
 }
 
 // Prefill sets the provisioning fields for the envelope about to run (the studio's "Send to
@@ -613,9 +663,13 @@ func (v *SimulatorView) runOn(ctx context.Context, gen int, title string, p simP
 		return
 	}
 	before := simCounts(s.Device)
+	prior, priorErr := s.Device.StateInfo()
 	end := work(ctx, s, func(e devicesim.Event) { v.enqueue(simItem{gen: gen, ev: &e}) })
 	end.title = title
 	end.board = simSnapshot(s.Device, before)
+	if priorErr == nil {
+		end.board.prior = &prior
+	}
 	v.enqueue(simItem{gen: gen, end: &end})
 }
 
@@ -635,6 +689,7 @@ func (v *SimulatorView) beginRun(title string, cancel context.CancelFunc) int {
 		v.detail.SetText("")
 		v.result.SetText(title + "…")
 		v.ram.SetValue(0)
+		v.ramLabel.SetText(v.ramText())
 		v.showStatus()
 	})
 	return gen
@@ -824,6 +879,7 @@ func (v *SimulatorView) apply(batch []simItem) {
 	v.ram.Max = float64(v.ramBudget)
 	v.mu.Unlock()
 	v.ram.SetValue(float64(v.ramInUse))
+	v.ramLabel.SetText(v.ramText())
 	v.showStatus()
 	for _, e := range ends {
 		v.finish(e)
@@ -1105,6 +1161,7 @@ type simBoard struct {
 	off      bool
 	clock    time.Duration
 	ops      int
+	prior    *devicesim.StateInfo // the state area before the run (nil when it could not be read)
 }
 
 type simFlash struct {
@@ -1283,7 +1340,13 @@ func (v *SimulatorView) setBoard(b *simBoard) {
 	v.mu.Lock()
 	v.ramBudget = b.budget
 	v.mu.Unlock()
-	v.stateLabel.SetText(simStateText(b))
+	if b.infoErr == nil {
+		info := b.info
+		v.lastInfo = &info
+	} else if b.prior != nil {
+		v.lastInfo = b.prior
+	}
+	v.stateLabel.SetText(simStateText(b, v.lastInfo))
 }
 
 func simText(s string, size float32) *canvas.Text {
@@ -1292,15 +1355,24 @@ func simText(s string, size float32) *canvas.Text {
 	return t
 }
 
-func simStateText(b *simBoard) string {
+// simStateText says what the device holds. While its power is off (a power cut) its flash cannot
+// be read, which is not the same as an empty device: the text then says so, with what the state
+// area held when last read, and that Reset powers it on again.
+func simStateText(b *simBoard, last *devicesim.StateInfo) string {
 	if b.mcuboot != "" {
 		return fmt.Sprintf("%s\nRAM peak since power-on: %d of %d bytes", b.mcuboot, b.ramPeak, b.budget)
 	}
-	if b.infoErr != nil {
-		return "State area: " + b.infoErr.Error()
-	}
-	in := b.info
 	var sb strings.Builder
+	in := b.info
+	if b.infoErr != nil {
+		if !b.off || last == nil {
+			return "State area: " + b.infoErr.Error()
+		}
+		sb.WriteString("Power is off after the cut, so the flash cannot be read now. The device is not erased: its flash " +
+			"keeps what was written before the cut (the map above), and Reset powers it on; the boot loader then uses " +
+			"whichever of the two state copies is intact. When last read, the state area held:\n")
+		in = *last
+	}
 	fmt.Fprintf(&sb, "Stored sequence number: %d\n", in.Sequence)
 	fmt.Fprintf(&sb, "Trust anchors: %s\n", strings.Join(in.TrustAnchors, ", "))
 	fmt.Fprintf(&sb, "Vendor ID: %s · class ID: %s\n", model.FormatUUID(in.VendorID), model.FormatUUID(in.ClassID))
@@ -1316,8 +1388,10 @@ func simStateText(b *simBoard) string {
 	if in.PendingInstall {
 		pending = "yes: the boot loader installs staged images at the next boot"
 	}
-	fmt.Fprintf(&sb, "State copy in force: %s · pending install: %s\n", in.StateCopy, pending)
-	fmt.Fprintf(&sb, "RAM peak since power-on: %d of %d bytes", b.ramPeak, b.budget)
+	fmt.Fprintf(&sb, "State copy in force: %s · pending install: %s", in.StateCopy, pending)
+	if b.infoErr == nil {
+		fmt.Fprintf(&sb, "\nRAM peak since power-on: %d of %d bytes", b.ramPeak, b.budget)
+	}
 	return sb.String()
 }
 

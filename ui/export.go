@@ -32,7 +32,8 @@ func signAndExport(env *model.Envelope, req SignRequest, opts signer.LoadOptions
 	}
 	var signingKey signer.Key
 	if req.KeyRef != "" {
-		key, err := signer.LoadSigner(req.KeyRef, opts)
+		// A signing key (file or token) or an HMAC key file (COSE_Mac0).
+		key, err := signer.LoadPrivate(req.KeyRef, opts)
 		if err != nil {
 			return res, err
 		}
@@ -43,8 +44,12 @@ func signAndExport(env *model.Envelope, req SignRequest, opts signer.LoadOptions
 		if res.signed, err = suit.Decode(data); err != nil {
 			return res, err
 		}
-		signingKey = key
-		res.message = "Signed with " + key.Description() + ". "
+		if sk, ok := key.(signer.Key); ok {
+			signingKey = sk // an HMAC key cannot sign an MCUboot image
+		}
+		if d, ok := key.(interface{ Description() string }); ok {
+			res.message = "Signed with " + d.Description() + ". "
+		}
 	}
 	current := env
 	if res.signed != nil {

@@ -328,7 +328,7 @@ func (v *PublishView) Publish() error {
 	if name == "" || name == "." || name == "/" {
 		return errors.New("give the file name to publish as (such as fw.suit)")
 	}
-	if err := app.WriteExport(filepath.Join(v.dir.Text, name), env, true); err != nil {
+	if err := app.WriteExport(filepath.Join(v.dir.Text, name), env, true); err != nil { // publishing replaces the served version
 		return err
 	}
 	v.addLog(fmt.Sprintf("published %s (%d bytes) in %s", name, len(env), v.dir.Text))

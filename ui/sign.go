@@ -138,10 +138,9 @@ func (s *Studio) signDialog() {
 	f.kind = widget.NewSelect(exportKinds, nil)
 	f.kind.SetSelected(exportEnvelope)
 	base := "manifest"
-	dir := "."
+	dir := exportDir(s.doc.Path())
 	if p := s.doc.Path(); p != "" {
 		base = strings.TrimSuffix(strings.TrimSuffix(filepath.Base(p), filepath.Ext(p)), ".suit")
-		dir = filepath.Dir(p)
 	}
 	f.out = widget.NewEntry()
 	f.out.SetText(filepath.Join(dir, base+exportExt(f.kind.Selected)))
@@ -167,10 +166,10 @@ func (s *Studio) signDialog() {
 	form := widget.NewForm(
 		widget.NewFormItem("Signing key", f.key),
 		widget.NewFormItem("Export as", f.kind),
-		widget.NewFormItem("File", f.out),
+		widget.NewFormItem("File", savePathField(s.Win, f.out, dir)),
 	)
 	f.submit = func() {
-		req := SignRequest{KeyRef: f.key.Selected(), Kind: f.kind.Selected, Path: expandHome(strings.TrimSpace(f.out.Text))}
+		req := SignRequest{KeyRef: f.key.Selected(), Kind: f.kind.Selected, Path: fullPath(f.out.Text, dir)}
 		s.rememberKey(req.KeyRef)
 		if req.Kind == exportCMS {
 			s.ShowCMSExport(req.KeyRef, req.Path)

@@ -374,7 +374,11 @@ func (a *payloadAnalysis) command(c *model.Command, name string, st *pathState) 
 				return nil
 			}
 			j := int(src.Uint)
-			if c.Label == model.DirCopy {
+			if _, decrypts := st.params[i][model.ParamEncryptionInfo]; decrypts && c.Label == model.DirCopy {
+				// draft-ietf-suit-firmware-encryption: the copy decrypts, so the component holds
+				// the plaintext, not the payload's bytes.
+				st.content[i] = ""
+			} else if c.Label == model.DirCopy {
 				st.content[i] = st.content[j]
 			} else {
 				st.content[i], st.content[j] = st.content[j], st.content[i]
