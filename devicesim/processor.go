@@ -106,7 +106,8 @@ type proc struct {
 	cmdCount          int
 	runSeqIndexSet    bool
 	runSeqIsolatedAll bool
-	cmdAt             int // offset of the command being executed in its sequence (reports)
+	cmdAt             int    // offset of the command being executed in its sequence (reports)
+	netFetched        uint64 // components whose content a fetch journal vouches for (fetch_net.go)
 }
 
 // orderFrame tracks sources and targets while strict-order is False (§6.7).
