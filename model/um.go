@@ -213,3 +213,10 @@ func FormatVersion(v []int64) string {
 	}
 	return out
 }
+
+// OtherDeviceVersion is SUIT_Wait_Event_Argument_Other_Device_Version: wait until another
+// device (an opaque identifier) has a version that matches every comparison.
+type OtherDeviceVersion struct {
+	Device   []byte
+	Versions []VersionMatch
+}

@@ -174,7 +174,18 @@ func (e *editorView) waitEditor(evs []model.WaitEvent, set func([]model.WaitEven
 			setS("Remove wait event "+name, append(out[:i], out[i+1:]...))
 		})
 		var ed fyne.CanvasObject
+		other, oerr := suit.DecodeOtherDeviceVersion(ev.Raw)
 		switch {
+		case ev.Key == model.WaitOtherDeviceVersion && ev.Raw != nil && oerr == nil:
+			name = "other-device-version"
+			ed = e.otherDeviceEditor(other, func(o model.OtherDeviceVersion) {
+				evs[i].Raw = suit.EncodeOtherDeviceVersion(o)
+				set(clone())
+			}, func(desc string, o model.OtherDeviceVersion) {
+				out := clone()
+				out[i].Raw = suit.EncodeOtherDeviceVersion(o)
+				setS(desc, out)
+			})
 		case ev.Raw != nil:
 			ed = widget.NewLabel("argument kept as it is: " + hex.EncodeToString(ev.Raw))
 		case info != nil && info.Key == model.WaitTime:
@@ -210,6 +221,11 @@ func (e *editorView) waitEditor(evs []model.WaitEvent, set func([]model.WaitEven
 			byName[n] = w.Key
 		}
 	}
+	const otherName = "other-device-version - wait until another device has a matching version"
+	if !present[model.WaitOtherDeviceVersion] {
+		names = append(names, otherName)
+		byName[otherName] = model.WaitOtherDeviceVersion
+	}
 	pick := widget.NewSelect(names, nil)
 	pick.PlaceHolder = "Choose an event to wait for"
 	add := widget.NewButtonWithIcon("Add", theme.ContentAddIcon(), func() {
@@ -217,7 +233,11 @@ func (e *editorView) waitEditor(evs []model.WaitEvent, set func([]model.WaitEven
 		if !ok {
 			return
 		}
-		out := append(clone(), model.WaitEvent{Key: k})
+		ev := model.WaitEvent{Key: k}
+		if k == model.WaitOtherDeviceVersion {
+			ev.Raw = suit.EncodeOtherDeviceVersion(model.OtherDeviceVersion{Device: []byte{}, Versions: []model.VersionMatch{{Type: model.VersionGreaterEqual, Version: []int64{1}}}})
+		}
+		out := append(clone(), ev)
 		sort.SliceStable(out, func(a, b int) bool { return out[a].Key < out[b].Key })
 		setS("Add wait event", out)
 	})
@@ -676,4 +696,37 @@ func umCommandLabel(c *model.Command) string {
 		parts = append(parts, fmt.Sprintf("from #%d %s", e.Index, strings.Join(ps, ", ")))
 	}
 	return model.CommandName(c.Label) + ": " + strings.Join(parts, "; ")
+}
+
+// otherDeviceEditor edits the other-device-version wait event: the other device's identifier
+// (an opaque byte string, defined by the deployment) and the version comparisons it must meet.
+func (e *editorView) otherDeviceEditor(o model.OtherDeviceVersion, set func(model.OtherDeviceVersion), setS func(string, model.OtherDeviceVersion)) fyne.CanvasObject {
+	dev := hexEntry(o.Device, func(b []byte) {
+		o.Device = b
+		set(o)
+	})
+	dev.SetPlaceHolder("device identifier (bytes, hex; the deployment defines them)")
+	box := container.NewVBox(dev)
+	for j := range o.Versions {
+		j := j
+		rm := widget.NewButtonWithIcon("", theme.DeleteIcon(), func() {
+			c := o
+			c.Versions = append(append([]model.VersionMatch(nil), o.Versions[:j]...), o.Versions[j+1:]...)
+			setS("Remove version comparison", c)
+		})
+		if len(o.Versions) == 1 {
+			rm.Disable() // the spec needs at least one
+		}
+		box.Add(container.NewBorder(nil, nil, nil, rm, e.versionMatchEditor(o.Versions[j], func(vm model.VersionMatch) {
+			o.Versions[j] = vm
+			set(o)
+		})))
+	}
+	add := widget.NewButtonWithIcon("Add comparison", theme.ContentAddIcon(), func() {
+		c := o
+		c.Versions = append(append([]model.VersionMatch(nil), o.Versions...), model.VersionMatch{Type: model.VersionLesser, Version: []int64{2}})
+		setS("Add version comparison", c)
+	})
+	box.Add(add)
+	return box
 }

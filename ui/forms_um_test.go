@@ -307,3 +307,29 @@ func TestUMOverrideMultipleAndCopyParams(t *testing.T) {
 		t.Fatalf("undo: labels %v", l)
 	}
 }
+
+func TestUMWaitOtherDeviceVersion(t *testing.T) {
+	s := newTestStudio(t)
+	s.SetDocument(app.NewDocument(model.Example1(), s.State))
+	s.editor.Select(umInstallParams)
+	addParamByName(t, s, "wait-info")
+	for _, o := range s.editor.umWaitPick.Options {
+		if strings.HasPrefix(o, "other-device-version - ") {
+			s.editor.umWaitPick.SetSelected(o)
+		}
+	}
+	test.Tap(s.editor.umWaitAdd)
+	dev := findEntry(s.editor.formBox, "device identifier (bytes, hex; the deployment defines them)")
+	if dev == nil {
+		t.Fatal("no device identifier entry")
+	}
+	dev.SetText("0a0b")
+	s.editor.umVersionType.SetSelected("equal")
+	s.editor.umVersionEntry.SetText("3.1")
+	// { 2 => 1, 4 => [h'0a0b', [[3, [3, 1]]]] }
+	want := "a2020104" + "82420a0b" + "81" + "8203820301"
+	env, _ := reencoded(t, s)
+	if got := hex.EncodeToString(installParam(t, env, model.ParamWaitInfo).Bytes); got != want {
+		t.Fatalf("wait-info = %s, want %s", got, want)
+	}
+}

@@ -293,3 +293,42 @@ func DecodeComponentMetadata(b []byte) (model.ComponentMetadata, error) {
 	}
 	return m, nil
 }
+
+// EncodeOtherDeviceVersion encodes SUIT_Wait_Event_Argument_Other_Device_Version.
+func EncodeOtherDeviceVersion(o model.OtherDeviceVersion) []byte {
+	var w writer
+	w.array(2)
+	w.bytes(o.Device)
+	w.array(len(o.Versions))
+	for _, v := range o.Versions {
+		w.raw(EncodeVersionMatch(v))
+	}
+	return w.buf
+}
+
+// DecodeOtherDeviceVersion decodes SUIT_Wait_Event_Argument_Other_Device_Version.
+func DecodeOtherDeviceVersion(b []byte) (model.OtherDeviceVersion, error) {
+	const what = "other-device-version: [bstr, [+ version match]]"
+	var o model.OtherDeviceVersion
+	r, it, err := top(b, what)
+	if err != nil {
+		return o, err
+	}
+	kids, err := r.children(it, 0)
+	if err != nil || it.major != majArray || len(kids) != 2 || kids[0].major != majBytes || kids[1].major != majArray || kids[1].arg == 0 {
+		return o, fmt.Errorf("%s: not an array of a byte string and a non-empty array", what)
+	}
+	o.Device = append([]byte{}, kids[0].content(b)...)
+	ms, err := r.children(kids[1], 1)
+	if err != nil {
+		return o, err
+	}
+	for _, m := range ms {
+		vm, err := DecodeVersionMatch(b[m.start:m.end])
+		if err != nil {
+			return o, fmt.Errorf("%s: at offset %d: %w", what, m.start, err)
+		}
+		o.Versions = append(o.Versions, vm)
+	}
+	return o, nil
+}

@@ -46,4 +46,13 @@ func TestUMValuesEncoding(t *testing.T) {
 	if !bytes.Equal(EncodeComponentMetadata(md2), enc) {
 		t.Fatal("metadata does not round-trip")
 	}
+	// [h'0102', [[1, [2]], [5, [3]]]]
+	o := model.OtherDeviceVersion{Device: []byte{1, 2}, Versions: []model.VersionMatch{{Type: 1, Version: []int64{2}}, {Type: 5, Version: []int64{3}}}}
+	if got := hex.EncodeToString(EncodeOtherDeviceVersion(o)); got != "824201028282018102820581"+"03" {
+		t.Fatalf("other-device-version = %s", got)
+	}
+	o2, err := DecodeOtherDeviceVersion(EncodeOtherDeviceVersion(o))
+	if err != nil || len(o2.Versions) != 2 || o2.Versions[1].Type != 5 || !bytes.Equal(o2.Device, []byte{1, 2}) {
+		t.Fatalf("decode other-device-version %+v %v", o2, err)
+	}
 }
