@@ -90,6 +90,9 @@ func (e *editorView) umValueEditor(label int64, v model.Value, set func(model.Va
 	case label == model.ParamUseBefore && v.Kind == model.KindUint:
 		en := timeEntry(v.Uint, func(n uint64) { set(model.Value{Kind: model.KindUint, Uint: n}) })
 		return container.NewVBox(en, widget.NewLabel("RFC 3339 (UTC), or seconds since 1970; stored as seconds (uint)."))
+	case label == model.ParamMinimumBattery && v.Kind == model.KindUint:
+		en := uintEntry(v.Uint, func(n uint64) { set(model.Value{Kind: model.KindUint, Uint: n}) })
+		return container.NewBorder(nil, nil, nil, widget.NewLabel("mWh"), en)
 	case label == model.ParamVersion && v.Kind == model.KindWrapped:
 		vm, err := suit.DecodeVersionMatch(v.Bytes)
 		if err != nil {
@@ -490,18 +493,22 @@ func (e *editorView) setVersionItem(m *model.Manifest) *widget.FormItem {
 
 // componentNames lists the components as "#i name", marking the dependencies.
 func componentNames(m *model.Manifest) []string {
-	deps := map[uint64]bool{}
-	for _, d := range m.Common.Dependencies {
-		deps[d.Index] = true
-	}
 	names := make([]string, len(m.Common.Components))
-	for k, c := range m.Common.Components {
-		names[k] = fmt.Sprintf("#%d %s", k, app.ComponentName(c))
-		if deps[uint64(k)] {
-			names[k] += " (dependency)"
-		}
+	for k := range m.Common.Components {
+		names[k] = componentName(m, k)
 	}
 	return names
+}
+
+// componentName is "#i name" for component i, with "(dependency)" for a dependency.
+func componentName(m *model.Manifest, i int) string {
+	n := fmt.Sprintf("#%d %s", i, app.ComponentName(m.Common.Components[i]))
+	for _, d := range m.Common.Dependencies {
+		if d.Index == uint64(i) {
+			return n + " (dependency)"
+		}
+	}
+	return n
 }
 
 // componentSelect picks a component by index; set gets the index chosen.

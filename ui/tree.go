@@ -5,7 +5,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/suit-studio/suit-studio/app"
 	"github.com/suit-studio/suit-studio/model"
 )
 
@@ -201,7 +200,7 @@ func (t envTree) label(uid string) string {
 	case nodeComponent:
 		i, _ := strconv.Atoi(uid[len(pathComponents)+1:])
 		if i < len(m.Common.Components) {
-			return fmt.Sprintf("#%d %s", i, app.ComponentName(m.Common.Components[i]))
+			return componentName(m, i) // "(dependency)" marks the dependencies
 		}
 	case nodeTextMap:
 		return "Text"
