@@ -418,6 +418,7 @@ func (e *editorView) textForm(env *model.Envelope) fyne.CanvasObject {
 		}{
 			{model.TextVendorName, "Vendor name"}, {model.TextModelName, "Model name"}, {model.TextVendorDomain, "Vendor domain"},
 			{model.TextModelInfo, "Model info"}, {model.TextComponentDescription, "Description"}, {model.TextComponentVersion, "Version"},
+			{model.TextVersionRequired, "Version required"}, {model.TextCurrentVersion, "Current version (for people; set-version is the machine's)"},
 		} {
 			cf.Append(f.name, e.textComponentEntry(env, comp, f.key, get, fmt.Sprintf("%d/%d", ci, f.key)))
 		}

@@ -333,3 +333,32 @@ func TestUMWaitOtherDeviceVersion(t *testing.T) {
 		t.Fatalf("wait-info = %s, want %s", got, want)
 	}
 }
+
+func TestUMTextVersionKeys(t *testing.T) {
+	s := newTestStudio(t)
+	s.SetDocument(app.NewDocument(model.Example1(), s.State))
+	s.editor.apply("text on", func(env *model.Envelope) {
+		env.Manifest.Text = model.SeverableText{Severance: model.Severance{Present: true},
+			Text: &model.TextMap{Languages: []model.TextLanguage{{Tag: "en-US"}}}}
+	}, pathText)
+	s.editor.Select(pathText)
+	var cur *widget.Entry
+	walk(s.editor.formBox, func(o fyne.CanvasObject) {
+		if f, ok := o.(*widget.Form); ok {
+			for _, it := range f.Items {
+				if strings.HasPrefix(it.Text, "Current version") {
+					cur, _ = it.Widget.(*widget.Entry)
+				}
+			}
+		}
+	})
+	if cur == nil {
+		t.Fatal("no current-version field in the text form")
+	}
+	cur.SetText("1.2.3-beta+build.7")
+	env, _ := reencoded(t, s)
+	cs := env.Manifest.Text.Text.Languages[0].Components
+	if len(cs) != 1 || len(cs[0].Entries) != 1 || cs[0].Entries[0].Key != model.TextCurrentVersion || cs[0].Entries[0].Text != "1.2.3-beta+build.7" {
+		t.Fatalf("text components %+v", cs)
+	}
+}
