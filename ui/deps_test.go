@@ -73,6 +73,9 @@ func TestAddDependencyFromSignedFile(t *testing.T) {
 	if len(m.Common.Dependencies) != 1 || m.Common.Dependencies[0].Index != 1 || len(m.Common.Components) != 2 {
 		t.Fatalf("dependencies %+v, %d components", m.Common.Dependencies, len(m.Common.Components))
 	}
+	if n := s.doc.Errors(); n != 0 {
+		t.Fatalf("%d validation errors after adding the dependency: %+v", n, s.doc.Findings())
+	}
 	if !strings.Contains(s.editor.depHierarchy.Text, "integrated #bootloader") || !strings.Contains(s.editor.depHierarchy.Text, "signed") {
 		t.Fatalf("hierarchy shows %q", s.editor.depHierarchy.Text)
 	}

@@ -2,6 +2,7 @@ package suit
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/suit-studio/suit-studio/model"
 )
@@ -331,4 +332,43 @@ func DecodeOtherDeviceVersion(b []byte) (model.OtherDeviceVersion, error) {
 		o.Versions = append(o.Versions, vm)
 	}
 	return o, nil
+}
+
+// umComment is a comment for the source form that says what a wrapped update-management value
+// holds ("" for other values): the bytes stay the source of truth.
+func umComment(label int64, v model.Value) string {
+	if v.Kind != model.KindWrapped {
+		return ""
+	}
+	switch label {
+	case model.ParamVersion:
+		if vm, err := DecodeVersionMatch(v.Bytes); err == nil {
+			name, ok := model.VersionComparisonNames[vm.Type]
+			if !ok {
+				name = fmt.Sprintf("comparison %d", vm.Type)
+			}
+			return name + " " + model.FormatVersion(vm.Version)
+		}
+	case model.ParamWaitInfo:
+		if evs, err := DecodeWaitEvents(v.Bytes); err == nil {
+			var parts []string
+			for _, e := range evs {
+				name := fmt.Sprintf("event %d", e.Key)
+				for _, w := range model.WaitEvents {
+					if w.Key == e.Key {
+						name = w.Name
+					}
+				}
+				if e.Key == model.WaitOtherDeviceVersion {
+					name = "other-device-version"
+				}
+				if e.Raw == nil {
+					name += fmt.Sprintf(" %d", e.Int)
+				}
+				parts = append(parts, name)
+			}
+			return "wait for " + strings.Join(parts, ", ")
+		}
+	}
+	return ""
 }

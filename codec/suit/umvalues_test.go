@@ -56,3 +56,34 @@ func TestUMValuesEncoding(t *testing.T) {
 		t.Fatalf("decode other-device-version %+v %v", o2, err)
 	}
 }
+
+func TestUMSourceComment(t *testing.T) {
+	env := model.Example1()
+	seq := env.Manifest.Common.SharedSequence
+	for i := range seq.Commands {
+		if seq.Commands[i].Label == model.DirOverrideParameters {
+			seq.Commands[i].Params = append(seq.Commands[i].Params,
+				model.Parameter{Label: model.ParamVersion, Value: model.Value{Kind: model.KindWrapped, Bytes: EncodeVersionMatch(model.VersionMatch{Type: 2, Version: []int64{2, 0, -1, 1}})}},
+				model.Parameter{Label: model.ParamWaitInfo, Value: model.Value{Kind: model.KindWrapped, Bytes: EncodeWaitEvents([]model.WaitEvent{{Key: model.WaitPower, Int: 1}})}})
+			break
+		}
+	}
+	src, err := FormatSource(env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"# greater-equal 2.0-rc.1", "# wait for power 1"} {
+		if !bytes.Contains(src, []byte(want)) {
+			t.Fatalf("source form lacks %q:\n%s", want, src)
+		}
+	}
+	back, err := ParseSource(src, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := Encode(env)
+	b, _ := Encode(back)
+	if !bytes.Equal(a, b) {
+		t.Fatal("the source form with comments does not round-trip")
+	}
+}
