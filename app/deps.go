@@ -243,3 +243,66 @@ func DependencyName(file string) string {
 	}
 	return b
 }
+
+// RemoveDependency takes out the dependency at component index idx: its entry in
+// suit-dependencies, its component, the commands that act on it (from each set-component-index
+// that selects only it to the next set-component-index) and the envelope it integrates. Only the
+// last component can go (the indices of the others do not change).
+func RemoveDependency(env *model.Envelope, idx uint64) error {
+	if env == nil || env.Manifest == nil {
+		return errors.New("the envelope has no manifest")
+	}
+	m := env.Manifest
+	k := -1
+	for i, d := range m.Common.Dependencies {
+		if d.Index == idx {
+			k = i
+		}
+	}
+	if k < 0 {
+		return fmt.Errorf("component #%d is not a dependency", idx)
+	}
+	if int(idx) != len(m.Common.Components)-1 {
+		return fmt.Errorf("component #%d is not the last component: remove the dependencies after it first (the other components keep their indices)", idx)
+	}
+	var uri string
+	for _, n := range Dependencies(env) {
+		if n.Index == idx {
+			uri = n.URI
+		}
+	}
+	for _, s := range allSequences(m) {
+		if s == nil {
+			continue
+		}
+		out := s.Commands[:0:0]
+		skip := false
+		for _, c := range s.Commands {
+			if c.Label == model.DirSetComponentIndex {
+				skip = c.Index != nil && !c.Index.All && len(c.Index.Indices) == 1 && c.Index.Indices[0] == idx
+			}
+			if !skip {
+				out = append(out, c)
+			}
+		}
+		s.Commands = out
+	}
+	if s := m.DependencyResolution.Seq; s != nil && len(s.Commands) == 0 && len(m.Common.Dependencies) == 1 {
+		m.DependencyResolution = model.SeverableSequence{}
+	}
+	m.Common.Dependencies = append(m.Common.Dependencies[:k], m.Common.Dependencies[k+1:]...)
+	if len(m.Common.Dependencies) == 0 {
+		m.Common.Dependencies = nil
+	}
+	m.Common.Components = m.Common.Components[:idx]
+	if strings.HasPrefix(uri, "#") {
+		out := env.Integrated[:0:0]
+		for _, p := range env.Integrated {
+			if p.Key != uri {
+				out = append(out, p)
+			}
+		}
+		env.Integrated = out
+	}
+	return nil
+}

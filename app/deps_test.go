@@ -158,3 +158,43 @@ func TestAddDependencyRefusals(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestRemoveDependency(t *testing.T) {
+	signed := signedBytes(t, model.Example1(), testKey(t, "k"))
+	orig := model.Example1()
+	env := CloneEnvelope(orig)
+	if _, err := AddDependency(env, signed, DependencySource{Integrate: true, Name: "a"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := AddDependency(env, signed, DependencySource{URI: "https://example.com/b.suit"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := RemoveDependency(env, 1); err == nil || !strings.Contains(err.Error(), "not the last") {
+		t.Fatalf("removing a middle dependency: %v", err)
+	}
+	if err := RemoveDependency(env, 0); err == nil {
+		t.Fatal("component 0 removed as a dependency")
+	}
+	for _, idx := range []uint64{2, 1} {
+		if err := RemoveDependency(env, idx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m := env.Manifest
+	if len(m.Common.Components) != 1 || m.Common.Dependencies != nil || len(env.Integrated) != 0 || m.DependencyResolution.Seq != nil {
+		t.Fatalf("after removal: %d components, deps %v, %d integrated", len(m.Common.Components), m.Common.Dependencies, len(env.Integrated))
+	}
+	for _, s := range allSequences(m) {
+		if s == nil {
+			continue
+		}
+		for _, c := range s.Commands {
+			if c.Label == model.CondDependencyIntegrity || c.Label == model.DirProcessDependency || c.Label == model.DirSetParameters {
+				t.Fatalf("left behind: %s", model.CommandName(c.Label))
+			}
+		}
+	}
+	if fs := suit.Validate(env); hasError(fs) {
+		t.Fatalf("findings %+v", fs)
+	}
+}

@@ -29,6 +29,7 @@ type depState struct {
 	depName      string
 	depHierarchy *widget.Label // the hierarchy as text, kept for tests
 	depAdd       *widget.Button
+	depRemove    []*widget.Button
 }
 
 // hierarchyText writes the manifest hierarchy, one manifest a line, indented by level.
@@ -108,10 +109,28 @@ func (e *editorView) dependenciesCard(env *model.Envelope) fyne.CanvasObject {
 	}
 	add := widget.NewButtonWithIcon("Add dependency from a signed envelope…", theme.FileIcon(), e.chooseDependency)
 	e.depAdd = add
+	removes := container.NewHBox()
+	e.depRemove = nil
+	last := uint64(len(env.Manifest.Common.Components) - 1)
+	for _, d := range env.Manifest.Common.Dependencies {
+		idx := d.Index
+		rm := widget.NewButtonWithIcon(fmt.Sprintf("Remove #%d", idx), theme.DeleteIcon(), func() {
+			var err error
+			e.apply(fmt.Sprintf("Remove dependency #%d", idx), func(env *model.Envelope) { err = app.RemoveDependency(env, idx) }, pathComponents)
+			if err != nil {
+				e.s.showError("Cannot remove the dependency", err)
+			}
+		})
+		if idx != last {
+			rm.Disable() // only the last component can go: the others keep their indices
+		}
+		e.depRemove = append(e.depRemove, rm)
+		removes.Add(rm)
+	}
 	return widget.NewCard("Dependencies (trust domains)", "",
 		container.NewVBox(
 			wrapLabel("A dependency is another manifest, signed by its own author with its own key: sign it first (open it and use Sign and export), then add the signed file here. Its digest goes into this manifest (image-digest, checked by dependency-integrity); this manifest is signed with your key."),
-			h, uri, integrate, name, add))
+			h, removes, uri, integrate, name, add))
 }
 
 func (e *editorView) chooseDependency() {

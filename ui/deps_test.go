@@ -110,6 +110,18 @@ func TestAddDependencyFromSignedFile(t *testing.T) {
 	}
 	s.editor.Select(pathManifest + "/install")
 	addCommandByName(t, s, "process-dependency")
+	// Remove it with its button, and undo that.
+	s.editor.Select(pathComponents)
+	if len(s.editor.depRemove) != 1 {
+		t.Fatal("no remove button for the dependency")
+	}
+	test.Tap(s.editor.depRemove[0])
+	if m := s.doc.Envelope().Manifest; len(m.Common.Dependencies) != 0 || len(m.Common.Components) != 1 {
+		t.Fatal("the remove button did not remove the dependency")
+	}
+	if err := s.doc.Undo(); err != nil {
+		t.Fatal(err)
+	}
 	// Undo: the two commands, then the dependency.
 	for i := 0; i < 3; i++ {
 		if err := s.doc.Undo(); err != nil {
