@@ -14,6 +14,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -83,13 +84,41 @@ func timeEntry(n uint64, set func(uint64)) *widget.Entry {
 	return en
 }
 
+// setDate puts day d into a time entry, keeping the time of day it shows (00:00:00Z when none).
+func setDate(en *widget.Entry, d time.Time) {
+	cur := time.Unix(0, 0).UTC()
+	if n, err := parseTime(en.Text); err == nil && n < 1<<62 {
+		cur = time.Unix(int64(n), 0).UTC()
+	}
+	t := time.Date(d.Year(), d.Month(), d.Day(), cur.Hour(), cur.Minute(), cur.Second(), 0, time.UTC)
+	en.SetText(t.Format(time.RFC3339))
+}
+
+// datePicker is a button that picks the day of a time entry from a calendar.
+func (e *editorView) datePicker(en *widget.Entry) fyne.CanvasObject {
+	return widget.NewButtonWithIcon("Date…", theme.CalendarIcon(), func() {
+		start := time.Now().UTC()
+		if n, err := parseTime(en.Text); err == nil && n > 0 && n < 1<<62 {
+			start = time.Unix(int64(n), 0).UTC()
+		}
+		var dlg dialog.Dialog
+		cal := widget.NewCalendar(start, func(d time.Time) {
+			setDate(en, d)
+			dlg.Hide()
+		})
+		dlg = dialog.NewCustom("Use before (UTC)", "Cancel", cal, e.s.Win)
+		dlg.Show()
+	})
+}
+
 // umValueEditor is the typed editor of an update-management parameter, or nil for others. set
 // is a field edit (the form stays), setS a structural one (the form is rebuilt).
 func (e *editorView) umValueEditor(label int64, v model.Value, set func(model.Value), setS func(string, model.Value)) fyne.CanvasObject {
 	switch {
 	case label == model.ParamUseBefore && v.Kind == model.KindUint:
 		en := timeEntry(v.Uint, func(n uint64) { set(model.Value{Kind: model.KindUint, Uint: n}) })
-		return container.NewVBox(en, widget.NewLabel("RFC 3339 (UTC), or seconds since 1970; stored as seconds (uint)."))
+		return container.NewVBox(container.NewBorder(nil, nil, nil, e.datePicker(en), en),
+			widget.NewLabel("RFC 3339 (UTC), or seconds since 1970; stored as seconds (uint)."))
 	case label == model.ParamMinimumBattery && v.Kind == model.KindUint:
 		en := uintEntry(v.Uint, func(n uint64) { set(model.Value{Kind: model.KindUint, Uint: n}) })
 		return container.NewBorder(nil, nil, nil, widget.NewLabel("mWh"), en)

@@ -154,6 +154,35 @@ func TestUMUseBeforeEditor(t *testing.T) {
 	if !bytes.Contains(b, []byte{0x04, 0x1a, byte(want >> 24), byte(want >> 16), byte(want >> 8), byte(want)}) {
 		t.Fatal("use-before is not encoded as a uint")
 	}
+	// The Date… button opens a calendar.
+	var dateBtn *widget.Button
+	walk(s.editor.formBox, func(o fyne.CanvasObject) {
+		if b, ok := o.(*widget.Button); ok && b.Text == "Date…" {
+			dateBtn = b
+		}
+	})
+	if dateBtn == nil {
+		t.Fatal("no Date… button")
+	}
+	test.Tap(dateBtn)
+	var cal *widget.Calendar
+	if top := s.Win.Canvas().Overlays().Top(); top != nil {
+		walk(top, func(o fyne.CanvasObject) {
+			if c, ok := o.(*widget.Calendar); ok {
+				cal = c
+			}
+		})
+	}
+	if cal == nil {
+		t.Fatal("the Date… button shows no calendar")
+	}
+	s.Win.Canvas().Overlays().Top().Hide()
+	// The calendar's day keeps the time of day.
+	setDate(en, time.Date(2028, 2, 29, 0, 0, 0, 0, time.Local))
+	if got := installParam(t, s.doc.Envelope(), model.ParamUseBefore).Uint; got != uint64(time.Date(2028, 2, 29, 11, 0, 0, 0, time.UTC).Unix()) {
+		t.Fatalf("after picking a day: %s", formatTime(got))
+	}
+	want = uint64(time.Date(2028, 2, 29, 11, 0, 0, 0, time.UTC).Unix())
 	en.SetText("yesterday")
 	if en.Validate() == nil || installParam(t, s.doc.Envelope(), model.ParamUseBefore).Uint != want {
 		t.Fatal("a bad time changed the document")
