@@ -580,6 +580,13 @@ func (e *editorView) multipleEditor(env *model.Envelope, path string, entries []
 	for j := range entries {
 		j := j
 		sel := componentSelect(m, entries[j].Index, func(ix uint64) {
+			for k, en := range entries {
+				if k != j && en.Index == ix {
+					e.s.showError("Cannot choose this component", fmt.Errorf("component #%d already has an entry: edit its parameters there", ix))
+					e.refresh(true)
+					return
+				}
+			}
 			e.apply("Change component of override-multiple entry", func(env *model.Envelope) { entry(env, j).Index = ix }, "")
 		})
 		rm := widget.NewButtonWithIcon("", theme.DeleteIcon(), func() {
@@ -630,6 +637,13 @@ func (e *editorView) copyParamsEditor(env *model.Envelope, path string, entries 
 	for j := range entries {
 		j := j
 		sel := componentSelect(m, entries[j].Index, func(ix uint64) {
+			for k, en := range entries {
+				if k != j && en.Index == ix {
+					e.s.showError("Cannot choose this component", fmt.Errorf("component #%d already is a source: choose its parameters there", ix))
+					e.refresh(true)
+					return
+				}
+			}
 			e.apply("Change source of copy-params entry", func(env *model.Envelope) { entry(env, j).Index = ix }, "")
 		})
 		rm := widget.NewButtonWithIcon("", theme.DeleteIcon(), func() {

@@ -302,6 +302,30 @@ func TestUMOverrideMultipleAndCopyParams(t *testing.T) {
 			}
 		}
 	})
+	// Choosing a component that already has an entry is refused.
+	var sels []*widget.Select
+	walk(s.editor.formBox, func(o fyne.CanvasObject) {
+		if sel, ok := o.(*widget.Select); ok && len(sel.Options) == 2 && strings.HasPrefix(sel.Options[0], "#0 ") {
+			sels = append(sels, sel)
+		}
+	})
+	if len(sels) != 2 {
+		t.Fatalf("%d component pickers", len(sels))
+	}
+	sels[1].SetSelected(sels[1].Options[0])
+	if m := s.doc.Envelope().Manifest.Install.Seq.Commands[n].Multiple; m[1].Index != 1 {
+		t.Fatal("two entries for component 0")
+	}
+	sizeEntry, uriEntry = nil, nil
+	walk(s.editor.formBox, func(o fyne.CanvasObject) {
+		if en, ok := o.(*widget.Entry); ok {
+			if en.Text == "0" && sizeEntry == nil {
+				sizeEntry = en
+			} else if en.Text == "" && uriEntry == nil {
+				uriEntry = en
+			}
+		}
+	})
 	sizeEntry.SetText("4096")
 	uriEntry.SetText("coap://example.com/ext.bin")
 	got, _ := reencoded(t, s)
