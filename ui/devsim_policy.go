@@ -28,6 +28,7 @@ type simPolicy struct {
 	ExternalPower bool
 	Network       bool
 	Version       []int64 // installed version of every component; nil: unknown
+	VersionText   string  // as typed ("2.0-rc.1"), for the device model's own parser
 }
 
 // simPolicyView holds the policy and its widgets.
@@ -110,9 +111,9 @@ func (v *SimulatorView) policyCard() fyne.CanvasObject {
 	}
 	p.version.OnChanged = func(s string) {
 		if strings.TrimSpace(s) == "" {
-			p.policy.Version = nil
+			p.policy.Version, p.policy.VersionText = nil, ""
 		} else if ver, err := model.ParseVersion(s); err == nil {
-			p.policy.Version = ver
+			p.policy.Version, p.policy.VersionText = ver, strings.TrimSpace(s)
 		}
 	}
 	p.authorized = widget.NewCheck("the user authorizes updates (update-authorized)", func(on bool) { p.policy.Authorized = on })
