@@ -4,6 +4,7 @@ package ui
 // of the integrated ones, below them), and adding a dependency from a signed envelope file.
 
 import (
+	"context"
 	"encoding/hex"
 	"fmt"
 	"os"
@@ -20,6 +21,7 @@ import (
 	"github.com/suit-studio/suit-studio/app"
 	"github.com/suit-studio/suit-studio/codec/suit"
 	"github.com/suit-studio/suit-studio/model"
+	"github.com/suit-studio/suit-studio/signer"
 )
 
 // depState is the dependency card's choices: how the device gets the next dependency added.
@@ -30,6 +32,7 @@ type depState struct {
 	depHierarchy *widget.Label // the hierarchy as text, kept for tests
 	depAdd       *widget.Button
 	depRemove    []*widget.Button
+	depKey       *KeyPicker // the dependency author's key, when the studio signs the dependency
 }
 
 // hierarchyText writes the manifest hierarchy, one manifest a line, indented by level.
@@ -107,7 +110,10 @@ func (e *editorView) dependenciesCard(env *model.Envelope) fyne.CanvasObject {
 	if !e.depIntegrate {
 		name.Disable()
 	}
-	add := widget.NewButtonWithIcon("Add dependency from a signed envelope…", theme.FileIcon(), e.chooseDependency)
+	e.depKey = NewKeyPicker(e.s.Win, KeyPickerOptions{Keys: e.s.recentKeys(), Manager: e.s.keyManagerOptions()})
+	keyRow := widget.NewForm(widget.NewFormItem("Sign it with", e.depKey))
+	keyNote := wrapLabel("Leave the key empty to add a file that is already signed. With a key (the dependency author's, not yours), the file - any manifest the studio opens - is signed with it first; a dependency fetched by URI is written signed beside it as NAME.signed.suit, to publish.")
+	add := widget.NewButtonWithIcon("Add dependency from a file…", theme.FileIcon(), e.chooseDependency)
 	e.depAdd = add
 	removes := container.NewHBox()
 	e.depRemove = nil
@@ -130,7 +136,7 @@ func (e *editorView) dependenciesCard(env *model.Envelope) fyne.CanvasObject {
 	return widget.NewCard("Dependencies (trust domains)", "",
 		container.NewVBox(
 			wrapLabel("A dependency is another manifest, signed by its own author with its own key: sign it first (open it and use Sign and export), then add the signed file here. Its digest goes into this manifest (image-digest, checked by dependency-integrity); this manifest is signed with your key."),
-			h, removes, uri, integrate, name, add))
+			h, removes, uri, integrate, name, keyRow, keyNote, add))
 }
 
 func (e *editorView) chooseDependency() {
@@ -145,22 +151,70 @@ func (e *editorView) chooseDependency() {
 	d.Show()
 }
 
-// addDependencyFile reads a signed envelope and adds it as a dependency (in the background;
-// the edit itself runs on the event goroutine through the document, so it is undoable).
+// addDependencyFile reads a dependency file and adds it (in the background; the edit itself runs
+// on the event goroutine through the document, so it is undoable). With a key chosen in the card,
+// the file is signed with it first.
 func (e *editorView) addDependencyFile(path string) {
+	keyRef := ""
+	if e.depKey != nil {
+		keyRef = e.depKey.Selected()
+	}
+	integrate := e.depIntegrate
+	opts := signer.LoadOptions{PIN: e.s.pin, Context: context.Background()}
 	e.s.background(func() func() {
-		data, err := os.ReadFile(path)
+		data, written, err := readDependency(path, keyRef, !integrate, opts)
 		return func() {
 			if err != nil {
-				e.s.showError("Cannot read the dependency", &app.FileError{Op: "read", Path: path, Err: err, Hint: "check the file name and its permissions"})
+				e.s.showError("Cannot add the dependency", err)
 				return
 			}
-			if raw, ok := app.EnvelopeBytes(data); ok {
-				data = raw
+			if e.AddDependency(filepath.Base(path), data) && written != "" {
+				e.status.SetText(e.status.Text + " The signed dependency is in " + written + ": publish it at the URI.")
 			}
-			e.AddDependency(filepath.Base(path), data)
 		}
 	})
+}
+
+// readDependency reads a dependency file; with keyRef it parses it (any format the studio opens),
+// signs it with that key and, when write, saves the signed envelope beside it (written).
+func readDependency(path, keyRef string, write bool, opts signer.LoadOptions) (data []byte, written string, err error) {
+	data, err = os.ReadFile(path)
+	if err != nil {
+		return nil, "", &app.FileError{Op: "read", Path: path, Err: err, Hint: "check the file name and its permissions"}
+	}
+	if keyRef == "" {
+		if raw, ok := app.EnvelopeBytes(data); ok {
+			data = raw
+		}
+		return data, "", nil
+	}
+	env, _, err := app.ParseDocument(data, filepath.Dir(path))
+	if err != nil {
+		return nil, "", fmt.Errorf("%s: %w", filepath.Base(path), err)
+	}
+	enc, err := suit.Encode(env)
+	if err != nil {
+		return nil, "", fmt.Errorf("%s cannot be encoded: %w", filepath.Base(path), err)
+	}
+	key, err := signer.LoadPrivate(keyRef, opts)
+	if err != nil {
+		return nil, "", err
+	}
+	defer signer.CloseKey(key)
+	if data, err = app.SignEnvelope(enc, []any{key}, app.SignOptions{Replace: true}); err != nil {
+		return nil, "", err
+	}
+	if write {
+		base := filepath.Base(path)
+		for _, ext := range []string{filepath.Ext(base), ".suit"} {
+			base = strings.TrimSuffix(base, ext)
+		}
+		written = filepath.Join(filepath.Dir(path), base+".signed.suit")
+		if err := app.WriteExport(written, data, false); err != nil {
+			return nil, "", err
+		}
+	}
+	return data, written, nil
 }
 
 // AddDependency adds the signed envelope data (from a file called name) as a dependency, with

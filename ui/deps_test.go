@@ -156,3 +156,54 @@ func TestAddDependencyUnsignedRefused(t *testing.T) {
 		t.Fatalf("dependency by URI: %+v", n)
 	}
 }
+
+// A dependency written as source (YAML), signed in the card with its author's key (a PEM file),
+// fetched by URI: the signed envelope is written beside it and verifies with that key only.
+func TestAddDependencySignedWithItsOwnKey(t *testing.T) {
+	s := newTestStudio(t)
+	s.SetDocument(app.NewDocument(model.Example1(), s.State))
+	dir := t.TempDir()
+	src, err := suit.FormatSource(model.Example1())
+	if err != nil {
+		t.Fatal(err)
+	}
+	depPath := filepath.Join(dir, "radio.yaml")
+	if err := os.WriteFile(depPath, src, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	keyPath := filepath.Join(dir, "radio-author.pem")
+	if err := signer.GenerateFile(keyPath, signer.P256); err != nil {
+		t.Fatal(err)
+	}
+	s.editor.Select(pathComponents)
+	s.editor.depKey.entry.SetText(keyPath)
+	s.editor.depURI = "coaps://updates.example.com/radio.signed.suit"
+	s.editor.addDependencyFile(depPath)
+	s.Wait()
+
+	signedPath := filepath.Join(dir, "radio.signed.suit")
+	signed, err := os.ReadFile(signedPath)
+	if err != nil {
+		t.Fatalf("the signed dependency was not written: %v", err)
+	}
+	priv, err := signer.LoadFile(keyPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub := priv.(signer.Key).Public()
+	v, err := suit.Verify(signed, []suit.VerifyKey{{Name: "radio author", Public: pub}})
+	if err != nil || !v.ManifestAuthentic {
+		t.Fatalf("the written dependency does not verify with its author's key: %v", err)
+	}
+	nodes := app.Dependencies(s.doc.Envelope())
+	if len(nodes) != 1 || nodes[0].URI != s.editor.depURI || nodes[0].Digest == nil || !bytes.Equal(nodes[0].Digest.Bytes, v.ComputedDigest) {
+		t.Fatalf("dependency %+v, want digest %x", nodes, v.ComputedDigest)
+	}
+	// Adding the same file again would overwrite the signed one: refused, nothing changes.
+	before := s.doc.UndoDescription()
+	s.editor.addDependencyFile(depPath)
+	s.Wait()
+	if len(app.Dependencies(s.doc.Envelope())) != 1 || s.doc.UndoDescription() != before {
+		t.Fatal("a second add over an existing signed file changed the document")
+	}
+}
