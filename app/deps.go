@@ -41,6 +41,9 @@ func AddDependency(env *model.Envelope, data []byte, src DependencySource) (int,
 	if err != nil {
 		return 0, fmt.Errorf("the dependency is not a SUIT envelope: %w", err)
 	}
+	if dep.Manifest == nil {
+		return 0, errors.New("the dependency has no manifest")
+	}
 	if dep.Auth == nil || len(dep.Auth.Digest.Bytes) == 0 {
 		return 0, errors.New("the dependency has no authentication wrapper: sign it with its own key first (each manifest of a hierarchy is signed by its own author)")
 	}

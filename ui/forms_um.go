@@ -662,6 +662,11 @@ func (e *editorView) copyParamsEditor(env *model.Envelope, path string, entries 
 		for _, p := range model.Params() {
 			label := p.Label
 			ch := widget.NewCheck(p.Name, func(on bool) {
+				if cur := entry(e.s.doc.Envelope(), j).Labels; !on && len(cur) == 1 && cur[0] == label && !e.building {
+					e.s.showError("Cannot copy nothing", fmt.Errorf("copy-params needs at least one parameter per source component: tick another first, or remove the entry"))
+					e.refresh(true)
+					return
+				}
 				e.applyField("Choose parameters to copy", fmt.Sprintf("%s/%d/labels", path, j), func(env *model.Envelope) {
 					en := entry(env, j)
 					out := en.Labels[:0:0]

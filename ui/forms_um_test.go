@@ -359,6 +359,12 @@ func TestUMOverrideMultipleAndCopyParams(t *testing.T) {
 	if l := s.doc.Envelope().Manifest.Install.Seq.Commands[n+1].CopyParams[0].Labels; len(l) != 1 {
 		t.Fatalf("undo: labels %v", l)
 	}
+	// The last parameter of an entry cannot be unticked ([+int] needs one).
+	s.editor.Select(commandPath(install, n+1, &model.Command{Label: model.DirCopyParams}))
+	s.editor.umCopyChecks[0][model.ParamImageDigest].SetChecked(false)
+	if l := s.doc.Envelope().Manifest.Install.Seq.Commands[n+1].CopyParams[0].Labels; len(l) != 1 {
+		t.Fatalf("the last label was removed: %v", l)
+	}
 }
 
 func TestUMWaitOtherDeviceVersion(t *testing.T) {
