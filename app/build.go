@@ -128,7 +128,10 @@ func LoadVerifyKeys(paths []string) ([]suit.VerifyKey, error) {
 				continue
 			}
 		} else {
-			return nil, err // a *signer.KeyError: it names the file
+			if errors.Is(ferr, signer.ErrUnsupportedKey) {
+				return nil, ferr // a key, recognised as one, that cannot be used (a short HMAC key)
+			}
+			return nil, err // a *signer.KeyError: it names the file and says what it looks like
 		}
 	}
 	return keys, nil

@@ -86,6 +86,9 @@ func SignMCUboot(req MCUbootSignRequest) ([]byte, error) {
 		if env.Auth == nil || len(env.Auth.Blocks) == 0 {
 			return nil, fmt.Errorf("%w: sign it first (suit sign --key KEY), so that the board's image carries both signatures", ErrEnvelopeUnsigned)
 		}
+		if v, err := suit.Verify(req.Envelope, nil); err == nil && !v.DigestOK {
+			return nil, fmt.Errorf("%w: its manifest does not match the digest its signatures cover (changed after signing?): sign it again", ErrEnvelopeUnsigned)
+		}
 		if b := BindManifest(env, body); !b.OK {
 			return nil, fmt.Errorf("%w: %s", ErrManifestMismatch, layoutAdvice(env, req.Firmware, o, b.Reason))
 		}

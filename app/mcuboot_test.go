@@ -361,6 +361,19 @@ func TestSignMCUbootBindsManifest(t *testing.T) {
 		t.Fatalf("unsigned envelope: %v", err)
 	}
 
+	// A manifest changed after signing (its digest no longer matches) is refused.
+	// (manifest-version 1, sequence-number 3 -> 4: the bytes a signature covers, changed)
+	i := bytes.Index(env, []byte{0x01, 0x01, 0x02, 0x03})
+	if i < 0 {
+		t.Fatal("sequence number not found in the envelope")
+	}
+	changed := bytes.Clone(env)
+	changed[i+3] = 0x04
+	if _, err := SignMCUboot(MCUbootSignRequest{Firmware: fw, Key: key, Envelope: changed,
+		Options: mcuboot.Options{PadHeader: true}}); !errors.Is(err, ErrEnvelopeUnsigned) || !strings.Contains(err.Error(), "changed after signing") {
+		t.Fatalf("changed envelope: %v", err)
+	}
+
 	// A manifest signed by another key: MCUboot's verdict holds, the SUIT verdict fails.
 	other := p256Key(t)
 	img := must(SignMCUboot(MCUbootSignRequest{Firmware: fw, Key: key, Envelope: signedEnvelopeFor(t, other, fw, 3),

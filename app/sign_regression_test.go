@@ -21,7 +21,7 @@ import (
 // randomized (not RFC 6979), so no signer can reproduce them
 // (../shared/spec/vectors/README.md); they are verified instead.
 func TestSignReproducesVectors(t *testing.T) {
-	vec := "../../../shared/spec/vectors/"
+	vec := "../../shared/spec/vectors/"
 	specKey := loadKey(t, vec+"private_key.pem")
 	depKey := loadKey(t, vec+"firmware-encryption/dependent_key_private.pkcs8.pem")
 	hmacKey, err := signer.NewMACKey(bytes.Repeat([]byte{'a'}, 32), nil, "spec HMAC key")

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
-	"strings"
 	"time"
 
 	"github.com/suit-studio/suit-studio/model"
@@ -441,9 +440,3 @@ const netLinkBytesPerSecond = 15000
 type readerFunc func([]byte) (int, error)
 
 func (f readerFunc) Read(p []byte) (int, error) { return f(p) }
-
-// isNetURI reports whether uri names a network resource.
-func isNetURI(uri string) bool {
-	u := strings.ToLower(uri)
-	return strings.HasPrefix(u, "http://") || strings.HasPrefix(u, "https://") || strings.HasPrefix(u, "coap://")
-}

@@ -3,7 +3,9 @@ package netfw_test
 import (
 	"bytes"
 	"io"
+	"log"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -234,17 +236,9 @@ func TestCoAPCutLinkResumes(t *testing.T) {
 	var req requests
 	c := &netfw.Client{BlockSize: 256, AckTimeout: 30 * time.Millisecond, MaxRetransmit: 2, RequestTimeout: 2 * time.Second,
 		OnRequest: req.add}
-	// Go dark after 20 blocks, for longer than one exchange's retransmissions, then come back.
-	served := func() int { return len(srv.fetches()) }
-	go func() {
-		deadline := time.Now().Add(10 * time.Second)
-		for served() < 20 && time.Now().Before(deadline) {
-			time.Sleep(time.Millisecond)
-		}
-		px.setBlackout(true)
-		time.Sleep(400 * time.Millisecond)
-		px.setBlackout(false)
-	}()
+	// Go dark after 20 blocks (a request and a response each), for longer than one exchange's
+	// retransmissions, then come back.
+	px.cutAfter(40, 400*time.Millisecond)
 	rec, _ := update(t, s, env, c)
 	if rec.Outcome != devicesim.Applied {
 		t.Fatalf("outcome %s: %s", rec.Outcome, rec.Reason)
@@ -379,4 +373,33 @@ func TestCoAPHeavyLossFailsClearly(t *testing.T) {
 		t.Fatal("the device lost its old image")
 	}
 	t.Logf("%s", rec.Reason)
+}
+
+// https:// URIs go through the same client over TLS (a test server's certificate on 127.0.0.1).
+func TestDeviceFetchOverHTTPS(t *testing.T) {
+	dir := t.TempDir()
+	img := testImage(17, 9000)
+	writeFile(t, dir, "fw.bin", img)
+	ts := httptest.NewUnstartedServer(&netfw.Server{Dir: dir})
+	ts.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshake below is expected
+	ts.StartTLS()
+	defer ts.Close()
+	if !strings.HasPrefix(ts.URL, "https://127.0.0.1:") {
+		t.Fatalf("test server at %s", ts.URL)
+	}
+	s := deviceFor(t)
+	env := envelopeFor(t, ts.URL+"/fw.bin", img, 2, "")
+	rec, evs := update(t, s, env, &netfw.Client{HTTP: ts.Client()})
+	if rec.Outcome != devicesim.Applied || !bytes.Equal(s.Device.ComponentContent(0), img) {
+		t.Fatalf("outcome %s: %s", rec.Outcome, rec.Reason)
+	}
+	if findEvent(evs, "fetch", "9000 bytes over HTTP/1.1") == nil {
+		t.Fatal("no fetch step over HTTPS")
+	}
+	// Without the test CA the device refuses the server, with a clear reason.
+	s2 := deviceFor(t)
+	rec, _ = update(t, s2, env, &netfw.Client{RequestTimeout: 5 * time.Second})
+	if rec.Outcome != devicesim.Refused || !strings.Contains(rec.Reason, "certificate") {
+		t.Fatalf("untrusted server: %s: %s", rec.Outcome, rec.Reason)
+	}
 }

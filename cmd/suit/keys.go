@@ -25,7 +25,7 @@ func init() {
 // pinOptions: PINs come from the URI's pin-source, SUIT_PKCS11_PIN, or a prompt on the
 // terminal (never from a flag).
 func pinOptions(env *cmdEnv) signer.LoadOptions {
-	o := signer.LoadOptions{Getenv: env.getenv, Context: context.Background(), Warn: func(m string) { fmt.Fprintln(env.stderr, "suit: warning: "+m) }}
+	o := signer.LoadOptions{Getenv: env.getenv, Context: context.Background(), Warn: func(m string) { printMsg(env.stderr, "warning", m) }}
 	if env.stdinTTY {
 		o.PIN = signer.TerminalPIN(os.Stdin, env.stderr)
 	}

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -397,4 +398,17 @@ func printMCUbootVerdict(w io.Writer, r *app.MCUbootReport) {
 	} else {
 		fmt.Fprintf(w, "verdict: NOT VALID: %s\n", r.Reason)
 	}
+}
+
+// isMCUbootFile reports whether the file name starts with the MCUboot image magic (for the hint
+// of a SUIT command given an MCUboot image).
+func isMCUbootFile(name string) bool {
+	f, err := os.Open(name)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	b := make([]byte, 4)
+	n, _ := io.ReadFull(f, b)
+	return mcuboot.IsImage(b[:n])
 }

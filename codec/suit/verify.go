@@ -270,38 +270,6 @@ func StripAuthBlocks(data []byte) ([]byte, error) {
 	return re.Bytes(), nil
 }
 
-// manifestURIs collects every uri parameter value set anywhere in the manifest.
-func manifestURIs(m *model.Manifest) map[string]bool {
-	out := map[string]bool{}
-	var walk func(s *model.CommandSequence)
-	params := func(ps []model.Parameter) {
-		for _, p := range ps {
-			if p.Label == model.ParamURI && p.Value.Kind == model.KindText {
-				out[p.Value.Text] = true
-			}
-		}
-	}
-	walk = func(s *model.CommandSequence) {
-		if s == nil {
-			return
-		}
-		for _, c := range s.Commands {
-			params(c.Params)
-			for _, e := range c.Multiple {
-				params(e.Params)
-			}
-			for _, sub := range c.Sequences {
-				walk(sub)
-			}
-		}
-	}
-	for _, s := range []*model.CommandSequence{m.Common.SharedSequence, m.PayloadFetch.Seq, m.Install.Seq, m.DependencyResolution.Seq,
-		m.CandidateVerification.Seq, m.Validate, m.Load, m.Invoke, m.Uninstall} {
-		walk(s)
-	}
-	return out
-}
-
 // Scope says what the verdict covers: the manifest (with its severed members), and which
 // integrated payloads were checked against the manifest's image digests.
 func (v *Verification) Scope() string {
