@@ -5,7 +5,6 @@ package app
 // and the suit command line both call these.
 
 import (
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -66,6 +65,8 @@ func SignEnvelope(data []byte, keys []any, opts SignOptions) ([]byte, error) {
 			return nil, err
 		}
 	}
+	// An envelope encrypted per an MTI profile is signed with the profile's algorithm (mti.go).
+	decoded, _ := suit.Decode(data)
 	return suit.AddAuthBlocks(data, func(payload []byte) ([][]byte, error) {
 		var blocks [][]byte
 		for _, k := range keys {
@@ -78,12 +79,15 @@ func SignEnvelope(data []byte, keys []any, opts SignOptions) ([]byte, error) {
 				alg := key.Algorithm()
 				if opts.Algorithm != 0 {
 					alg = opts.Algorithm
+				} else if a := SignAlgorithmFor(decoded, key); a != 0 {
+					alg = a
 				}
 				var kid []byte
 				if !opts.NoKID {
 					kid = key.KeyID()
 				}
-				b, err = cose.Sign1(rand.Reader, key, alg, kid, payload)
+				// nil rand: file ECDSA keys sign deterministically (RFC 6979); tokens use their own RNG.
+				b, err = cose.Sign1(nil, key, alg, kid, payload)
 				if err != nil {
 					return nil, fmt.Errorf("signing with %s: %w", key.Description(), err)
 				}
@@ -124,7 +128,10 @@ func LoadVerifyKeys(paths []string) ([]suit.VerifyKey, error) {
 				continue
 			}
 		} else {
-			return nil, fmt.Errorf("%s: %w", p, err)
+			if errors.Is(ferr, signer.ErrUnsupportedKey) {
+				return nil, ferr // a key, recognised as one, that cannot be used (a short HMAC key)
+			}
+			return nil, err // a *signer.KeyError: it names the file and says what it looks like
 		}
 	}
 	return keys, nil

@@ -511,6 +511,8 @@ func DecryptPayloads(ps []*EncryptedPayload, keys []cose.DecryptionKey) {
 			p.DecryptErr = p.ParseErr
 		case p.Ciphertext == nil:
 			p.DecryptErr = fmt.Errorf("the ciphertext is not available: %s", p.Source)
+		case p.Parsed.CheckHeaders() != nil:
+			p.DecryptErr = p.Parsed.CheckHeaders()
 		default:
 			cek, idx, err := p.Parsed.ContentKey(keys...)
 			if err != nil {
@@ -552,4 +554,47 @@ func DescribeEncryptionInfo(e *cose.Encrypt) []string {
 		lines = append(lines, s)
 	}
 	return lines
+}
+
+// OpenDecryptionKey is LoadDecryptionKey for a file, or a P-256 private key
+// on a PKCS#11 token ("pkcs11:" URI; the ECDH runs on the token, the key needs
+// the derive usage). Call close when done.
+func OpenDecryptionKey(ref string, opts signer.LoadOptions) (cose.DecryptionKey, func(), error) {
+	if !strings.HasPrefix(ref, "pkcs11:") {
+		k, err := LoadDecryptionKey(ref)
+		return k, func() {}, err
+	}
+	k, err := signer.LoadPrivate(ref, opts)
+	if err != nil {
+		return cose.DecryptionKey{}, func() {}, err
+	}
+	closeKey := func() { signer.CloseKey(k) }
+	ek, ok := k.(cose.ECDHKey)
+	if !ok || ek.Curve() == nil {
+		closeKey()
+		return cose.DecryptionKey{}, func() {}, fmt.Errorf("%s: this token key cannot do ECDH (a P-256 key with the derive usage is needed)", ref)
+	}
+	return cose.DecryptionKey{Private: ek}, closeKey, nil
+}
+
+// decryptWords is what describe adds to write and copy when the component's
+// encryption-info is set: ", decrypting it (A128GCM, for 2 recipients: ...)".
+func decryptWords(st *describeState) string {
+	v, ok := st.param(model.ParamEncryptionInfo)
+	if !ok {
+		return ""
+	}
+	e, err := cose.ParseEncrypt(v.Bytes)
+	if err != nil {
+		return ", decrypting it with an encryption-info that does not decode (" + err.Error() + ")"
+	}
+	var rs []string
+	for _, r := range e.Recipients {
+		s := cose.AlgorithmName(r.Alg)
+		if r.KID != nil {
+			s += fmt.Sprintf(" kid %q", r.KID)
+		}
+		rs = append(rs, s)
+	}
+	return fmt.Sprintf(", decrypting it (%s; content key for %d recipient(s): %s)", cose.AlgorithmName(e.Alg), len(rs), strings.Join(rs, ", "))
 }

@@ -86,8 +86,11 @@ func SignMCUboot(req MCUbootSignRequest) ([]byte, error) {
 		if env.Auth == nil || len(env.Auth.Blocks) == 0 {
 			return nil, fmt.Errorf("%w: sign it first (suit sign --key KEY), so that the board's image carries both signatures", ErrEnvelopeUnsigned)
 		}
+		if v, err := suit.Verify(req.Envelope, nil); err == nil && !v.DigestOK {
+			return nil, fmt.Errorf("%w: its manifest does not match the digest its signatures cover (changed after signing?): sign it again", ErrEnvelopeUnsigned)
+		}
 		if b := BindManifest(env, body); !b.OK {
-			return nil, fmt.Errorf("%w: %s", ErrManifestMismatch, b.Reason)
+			return nil, fmt.Errorf("%w: %s", ErrManifestMismatch, layoutAdvice(env, req.Firmware, o, b.Reason))
 		}
 		prot := make([]mcuboot.TLV, 0, len(o.Protected)+1)
 		prot = append(prot, mcuboot.TLV{Type: mcuboot.TLVSUITEnvelope, Value: req.Envelope})
@@ -100,6 +103,22 @@ func SignMCUboot(req MCUbootSignRequest) ([]byte, error) {
 		o.Protected = prot
 	}
 	return mcuboot.Sign(req.Firmware, req.Key, o)
+}
+
+// layoutAdvice explains a mismatch that comes from the header area: a manifest made from a
+// Zephyr binary with its empty header area, or a binary given --pad-header that already has one.
+func layoutAdvice(env *model.Envelope, firmware []byte, o mcuboot.Options, reason string) string {
+	hs := o.HeaderSize
+	if hs == 0 {
+		hs = mcuboot.DefaultHeaderSize
+	}
+	switch {
+	case !o.PadHeader && BindManifest(env, firmware).OK:
+		return fmt.Sprintf("the manifest describes the whole input, its 0x%x-byte empty header area included; it must describe the body, the bytes after that area (e.g. tail -c +%d zephyr.bin > app.bin, then suit create from app.bin)", hs, hs+1)
+	case o.PadHeader && len(firmware) > hs && BindManifest(env, firmware[hs:]).OK:
+		return fmt.Sprintf("the manifest describes the input without its first 0x%x bytes: the input already has its header area, so leave out --pad-header", hs)
+	}
+	return reason
 }
 
 // ManifestBinding says whether a SUIT manifest describes an MCUboot image body.
@@ -316,4 +335,53 @@ func mcubootVerdict(r PushResult, hash []byte, test bool) string {
 		return "uploaded and marked for " + kind + ": the board restarts into MCUboot, which checks the image's signature before it swaps"
 	}
 	return "uploaded and marked for " + kind + ": MCUboot checks the image's signature at the next reset"
+}
+
+// IsMCUbootImage reports whether data starts with the MCUboot image magic: such a file is pushed
+// as is.
+func IsMCUbootImage(data []byte) bool { return mcuboot.IsImage(data) }
+
+// MCUbootExport is what ExportMCUboot made.
+type MCUbootExport struct {
+	Image     []byte
+	Version   mcuboot.Version
+	PadHeader bool // the firmware was a bare binary (a header area was prepended)
+}
+
+// ExportMCUboot is the studio's "Export for an MCUboot board": it signs firmware (the image the
+// signed envelope's manifest describes) as an MCUboot image with key and carries the envelope
+// inside. The layout follows the manifest: a firmware the manifest describes whole is a bare
+// binary (--pad-header); a Zephyr binary whose empty 0x200-byte header area the manifest leaves
+// out keeps it. The version is the component's text "component-version" when it reads as an
+// MCUboot version, else 0.0.0+sequence-number.
+func ExportMCUboot(envelope, firmware []byte, comp int, key crypto.Signer) (*MCUbootExport, error) {
+	env, err := suit.Decode(envelope)
+	if err != nil {
+		return nil, fmt.Errorf("the SUIT envelope: %w", err)
+	}
+	o := mcuboot.Options{HeaderSize: mcuboot.DefaultHeaderSize, PadHeader: true}
+	hs := o.HeaderSize
+	if !BindManifest(env, firmware).OK && len(firmware) > hs && isZero(firmware[:hs]) && BindManifest(env, firmware[hs:]).OK {
+		o.PadHeader = false
+	}
+	o.Version = mcuboot.Version{Build: uint32(min(env.Manifest.SequenceNumber, 0xffffffff))}
+	if t := TextOf(env.Manifest, comp, model.TextComponentVersion); t != "" {
+		if v, err := mcuboot.ParseVersion(strings.TrimPrefix(strings.TrimSpace(t), "v")); err == nil {
+			o.Version = v
+		}
+	}
+	img, err := SignMCUboot(MCUbootSignRequest{Firmware: firmware, Key: key, Options: o, Envelope: envelope})
+	if err != nil {
+		return nil, err
+	}
+	return &MCUbootExport{Image: img, Version: o.Version, PadHeader: o.PadHeader}, nil
+}
+
+func isZero(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
 }

@@ -137,11 +137,6 @@ func (mb *mcubootBoard) keyTableOff() int {
 }
 
 func (d *Device) mbKeys() ([]mbKey, error) {
-	buf, err := d.RAM.alloc("key table read buffer", 64, true)
-	if err != nil {
-		return nil, err
-	}
-	defer buf.Free()
 	tbl := make([]byte, mbKeyTableSize) // flash is memory mapped: MCUboot reads its keys in place
 	if err := d.Int.ReadAt(tbl, d.mb.keyTableOff()); err != nil {
 		return nil, err
@@ -318,4 +313,52 @@ func (d *Device) mcubootUpdate() *Record {
 		}
 	}
 	return rec
+}
+
+// MCUbootSummary describes the board's slots and trailers in words for the GUI's board view,
+// read straight from the flash array (no simulated time or reads are charged). "" on the SUIT
+// board.
+func (d *Device) MCUbootSummary() string {
+	if d.mb == nil {
+		return ""
+	}
+	slot := func(r Region) string {
+		b := d.Int.data[r.Offset : r.Offset+r.Size]
+		h := parseMBHeader(b)
+		img := "empty"
+		switch {
+		case h.Magic == mbImageMagic:
+			img = "image " + h.Version()
+		case !erasedBytes(b[:4]):
+			img = "no MCUboot image"
+		}
+		tr := "trailer erased"
+		if bytes.Equal(b[mbMagicOff(r):], mbTrailerMagic) {
+			flag := func(off int) string {
+				switch b[off] {
+				case 0xff:
+					return "unset"
+				case mbFlagSet:
+					return "set"
+				}
+				return "bad"
+			}
+			info := "none"
+			if b[mbSwapInfoOff(r)] != 0xff {
+				info = swapTypeName(int(b[mbSwapInfoOff(r)] & 0x0f))
+			}
+			tr = fmt.Sprintf("magic good, swap info %s, copy done %s, image ok %s", info, flag(mbCopyDoneOff(r)), flag(mbImageOKOff(r)))
+		}
+		return img + " · " + tr
+	}
+	keys := "none"
+	if tbl := d.Int.data[d.mb.keyTableOff():]; string(tbl[:4]) == "MBKY" {
+		keys = fmt.Sprintf("%d %s", tbl[4], d.mb.sigName())
+	}
+	running := "nothing booted yet"
+	if r := d.mb.running; r != nil {
+		running = "runs " + r.Header.Version()
+	}
+	return fmt.Sprintf("Zephyr + MCUboot (swap-move) · %s · built-in keys: %s\nPrimary slot: %s\nSecondary slot: %s",
+		running, keys, slot(d.mb.primary), slot(d.mb.secondary))
 }

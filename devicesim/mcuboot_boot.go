@@ -322,8 +322,14 @@ func (d *Device) mbSwapRun(bs *mbStatus, copySize int) error {
 	ss := mb.sectorSize
 	lastIdx := max(1, (copySize+ss-1)/ss)
 	n := lastIdx
+	firstTrailerIdx := mb.primary.Size/ss - 1
+	if !bs.isReset() && lastIdx >= firstTrailerIdx {
+		// A swap size no swap can have: the trailer is damaged. Stop rather than move sectors
+		// outside the slot.
+		return &StepError{Procedure: "boot", Sequence: "swap", Command: "resume interrupted swap", Err: ErrInvalid,
+			Reason: fmt.Sprintf("the swap size in the primary trailer (%d bytes) exceeds what a swap can move", copySize)}
+	}
 	if bs.isReset() {
-		firstTrailerIdx := mb.primary.Size/ss - 1
 		if lastIdx >= firstTrailerIdx {
 			d.emit(Event{Procedure: "boot", Sequence: "swap", Command: "swap", Result: Fail,
 				Reason: fmt.Sprintf("not enough free space to run swap upgrade: %d bytes needed, %d available", (lastIdx+1)*ss, firstTrailerIdx*ss)})

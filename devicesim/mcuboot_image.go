@@ -184,6 +184,7 @@ func (d *Device) mbValidate(slotName string, slot Region) (*mbImage, error) {
 	img := &mbImage{Header: h, Size: end, KeyIdx: -1}
 	hashOK, sigOK := false, false
 	keyID := -1
+	var keyHash [8]byte // the first bytes of the matched key hash TLV, for the event
 	keys, err := d.mbKeys()
 	if err != nil {
 		return nil, err
@@ -225,10 +226,13 @@ func (d *Device) mbValidate(slotName string, slot Region) (*mbImage, error) {
 			}
 			keyID = -1
 			for i, k := range keys {
-				kh := sha256.Sum256(k.der)
-				d.chargeHash(len(k.der))
+				kh, err := d.sha256Sum("key hash", k.der)
+				if err != nil {
+					return nil, err
+				}
 				if n == 32 && bytes.Equal(kh[:], sig.Buf[:n]) {
 					keyID = i
+					copy(keyHash[:], kh[:8])
 				}
 			}
 			if keyID < 0 {
@@ -247,8 +251,7 @@ func (d *Device) mbValidate(slotName string, slot Region) (*mbImage, error) {
 			if d.mbVerify(keys[keyID], sum[:], sig.Buf[:n]) {
 				sigOK = true
 				img.KeyIdx = keyID
-				kh := sha256.Sum256(keys[keyID].der)
-				ev("signature verified with key hash "+fmt.Sprintf("%x…", kh[:8]), fmt.Sprintf("%s, built-in key #%d", keys[keyID].name(), keyID), Pass, "")
+				ev("signature verified with key hash "+fmt.Sprintf("%x…", keyHash), fmt.Sprintf("%s, built-in key #%d", keys[keyID].name(), keyID), Pass, "")
 			}
 			keyID = -1
 		}

@@ -29,6 +29,9 @@ func (s *SMPDevice) InspectUpload(req transport.UploadRequest) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if err := s.powered(); err != nil {
+		return err
+	}
 	if len(req.Data) < mbHeaderSize {
 		return mbErr(transport.ImgErrInvalidImageHeader, "header malformed")
 	}
@@ -176,6 +179,9 @@ func (s *SMPDevice) mbEndUpload() error {
 // mbImageState is img_mgmt_state_read.
 func (s *SMPDevice) mbImageState() ([]transport.ImageSlot, error) {
 	d := s.dev
+	if err := s.powered(); err != nil {
+		return nil, err
+	}
 	nbs, typ, err := s.mbNextBoot()
 	if err != nil {
 		return nil, mbErr(transport.ImgErrFlashReadFailed, "")

@@ -3,11 +3,15 @@ package devicesim
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/fxamacker/cbor/v2"
 
 	"github.com/suit-studio/suit-studio/transport"
 )
@@ -68,7 +72,7 @@ func TestMCUbootSMPOverPacedPty(t *testing.T) {
 	_, err = c.Upload(ctx, env, transport.UploadOptions{})
 	var de *transport.DeviceError
 	if !errors.As(err, &de) || de.V2 || de.RC != transport.MgmtUnknown || de.Reason != "magic mismatch" ||
-		!strings.Contains(de.Hint(), "export the firmware for MCUboot") {
+		de.Words() != "image header magic is wrong" || !strings.Contains(de.Hint(), "MCUboot image") {
 		t.Fatalf("v1 client, SUIT envelope: %v", err)
 	}
 	if d.FlashOps() != ops {
@@ -107,6 +111,11 @@ func TestMCUbootSMPOverPacedPty(t *testing.T) {
 	if err != nil || len(r.Images) != 2 || !r.Images[1].Pending || r.Images[1].Permanent {
 		t.Fatalf("image test: %+v %v", r, err)
 	}
+	// A slot pending a test swap cannot be erased (img_mgmt_slot_in_use): IMG_MGMT_ERR_NO_FREE_SLOT,
+	// MGMT_ERR_EBADSTATE for a v1 client.
+	if err := c.Erase(ctx, 1); !errors.As(err, &de) || de.V2 || de.RC != transport.MgmtBadState {
+		t.Fatalf("erase of the pending slot: %v", err)
+	}
 	if rec := reset(); rec.Outcome != Applied || !bytes.Equal(rec.BootedImage, mbHashTLV(t, v2)) {
 		t.Fatalf("first reset: %+v", rec)
 	}
@@ -136,6 +145,13 @@ func TestMCUbootSMPOverPacedPty(t *testing.T) {
 	mbRunning(t, d, v2, false)
 	if st = state(); !st[0].Confirmed || !st[0].Active || st[0].Version != "1.2.3" {
 		t.Fatalf("after confirm: %+v", st)
+	}
+	// The old image in the secondary slot is free now: erase it.
+	if err := c.Erase(ctx, -1); err != nil {
+		t.Fatalf("erase: %v", err)
+	}
+	if st = state(); len(st) != 1 {
+		t.Fatalf("after erase: %+v", st)
 	}
 
 	// 6. Images that must never boot: signed by another key, and an altered body.
@@ -219,4 +235,96 @@ func BenchmarkMCUbootSMPPush(b *testing.B) {
 	b.ReportMetric(100*rate/transport.UploadCeiling(115200, bufSize, transport.DefaultLineMax), "%ceiling")
 	b.ReportMetric(sim.Seconds()/float64(b.N), "sim-s/boot")
 	b.ReportMetric(float64(peak), "ram-peak-B")
+}
+
+// The refusal on the wire as Zephyr's smp.c and img_mgmt build it: a v1 request gets exactly the
+// bytes of {"rc": 1, "rsn": "magic mismatch"} (MGMT_ERR_EUNKNOWN, img_mgmt_translate_error_code), a
+// v2 request {"err": {"group": 1, "rc": 23}}; an upload without "len" gets
+// IMG_MGMT_ERR_INVALID_LENGTH (21), one shorter than a header IMG_MGMT_ERR_INVALID_IMAGE_HEADER (22).
+// (The v2 bodies are compared decoded: transport's server writes map keys in canonical order,
+// "rc" before "group", where Zephyr writes "group" first; CBOR readers do not care.)
+func TestMCUbootUploadRefusalOnTheWire(t *testing.T) {
+	ka := mbTKey(t, "A")
+	v1 := mbSign(t, ka, "1.0.0", 1, 5000)
+	srv := &transport.Server{Device: NewSMPDevice(mbDevice(t, v1, ka))}
+	env, _ := integratedEnvelope(t, 2, 200)
+	n := uint64(len(env))
+	send := func(version uint8, body map[string]any) []byte {
+		b, err := cbor.Marshal(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pkt, err := transport.MarshalPacket(transport.Header{Op: transport.OpWrite, Version: version, Group: transport.GroupImage, ID: transport.CmdImageUpload, Seq: 7}, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		reply, _ := srv.Handle(pkt)
+		return reply[transport.HeaderSize:]
+	}
+	if got := fmt.Sprintf("%x", send(transport.Version1, map[string]any{"image": 0, "len": n, "off": 0, "data": env[:100]})); got != "a2627263016372736e6e6d61676963206d69736d61746368" {
+		t.Errorf("v1 magic mismatch: %s", got)
+	}
+	for _, c := range []struct {
+		body map[string]any
+		rc   uint64
+	}{
+		{map[string]any{"image": 0, "len": n, "off": 0, "data": env[:100]}, 23},
+		{map[string]any{"image": 0, "off": 0, "data": v1[:100]}, 21},
+		{map[string]any{"image": 0, "len": n, "off": 0, "data": v1[:16]}, 22},
+	} {
+		var got struct {
+			Err map[string]uint64 `cbor:"err"`
+		}
+		raw := send(transport.Version2, c.body)
+		if err := cbor.Unmarshal(raw, &got); err != nil || len(got.Err) != 2 || got.Err["group"] != 1 || got.Err["rc"] != c.rc {
+			t.Errorf("v2 %v: reply %x, want err group 1 rc %d", c.body["len"], raw, c.rc)
+		}
+	}
+}
+
+// An interrupted upload resumes where it stopped when the first chunk comes again with the same
+// "sha" (img_mgmt_upload_inspect's resume); with another sha it starts over.
+func TestMCUbootUploadResume(t *testing.T) {
+	ka := mbTKey(t, "A")
+	imgs := mbSignMany(t, mbJob{"A", "1.0.0", 1, 5000}, mbJob{"A", "1.2.3", 2, 9000})
+	v1, v2 := imgs[0], imgs[1]
+	d := mbDevice(t, v1, ka)
+	srv := &transport.Server{Device: NewSMPDevice(d)}
+	sum := sha256.Sum256(v2)
+	up := func(body map[string]any) (off uint64, match *bool) {
+		t.Helper()
+		b, _ := cbor.Marshal(body)
+		pkt, _ := transport.MarshalPacket(transport.Header{Op: transport.OpWrite, Version: transport.Version2, Group: transport.GroupImage, ID: transport.CmdImageUpload}, b)
+		reply, _ := srv.Handle(pkt)
+		var r transport.UploadResponse
+		if err := cbor.Unmarshal(reply[transport.HeaderSize:], &r); err != nil {
+			t.Fatalf("reply %x: %v", reply, err)
+		}
+		return r.Off, r.Match
+	}
+	n := uint64(len(v2))
+	if off, _ := up(map[string]any{"image": 0, "len": n, "off": 0, "sha": sum[:], "data": v2[:1000]}); off != 1000 {
+		t.Fatalf("first chunk: off %d", off)
+	}
+	if off, _ := up(map[string]any{"image": 0, "off": 1000, "data": v2[1000:3000]}); off != 3000 {
+		t.Fatalf("second chunk: off %d", off)
+	}
+	// The link drops; the client starts again at 0 with the same sha: the device says 3000.
+	ops := d.FlashOps()
+	if off, _ := up(map[string]any{"image": 0, "len": n, "off": 0, "sha": sum[:], "data": v2[:1000]}); off != 3000 || d.FlashOps() != ops {
+		t.Fatalf("resume: off %d, %d flash operations", off, d.FlashOps()-ops)
+	}
+	off, match := up(map[string]any{"image": 0, "off": 3000, "data": v2[3000:]})
+	if off != n || match == nil || !*match {
+		t.Fatalf("last chunk: off %d match %v", off, match)
+	}
+	sec := d.mb.secondary
+	if !bytes.Equal(d.Int.data[sec.Offset:sec.Offset+len(v2)], v2) {
+		t.Fatal("the secondary slot does not hold the image")
+	}
+	// Another image (another sha) starts over at 0.
+	other := sha256.Sum256(v1)
+	if off, _ := up(map[string]any{"image": 0, "len": uint64(len(v1)), "off": 0, "sha": other[:], "data": v1[:500]}); off != 500 {
+		t.Fatalf("a new upload: off %d", off)
+	}
 }

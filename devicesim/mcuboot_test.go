@@ -446,3 +446,166 @@ func TestMCUbootPowerCutAtEveryFlashOp(t *testing.T) {
 		mbCutEverywhere(t, fromFlash(testMode), v1, false, nil, true)
 	}
 }
+
+// The SUIT-only entry points answer the mcuboot board with an error, never a panic.
+func TestMCUbootSUITOnlyCalls(t *testing.T) {
+	d, err := New(Config{Board: BoardMCUboot})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.StateInfo(); !errors.Is(err, ErrUnsupported) {
+		t.Fatalf("StateInfo: %v", err)
+	}
+	if _, _, ok := d.Installed(); ok {
+		t.Fatal("Installed reports a SUIT manifest")
+	}
+	if err := d.RollbackSequence(1); err == nil {
+		t.Fatal("RollbackSequence on the mcuboot board")
+	}
+	if rec := d.Verify(); rec.Outcome == Applied {
+		t.Fatalf("Verify: %+v", rec)
+	}
+	if res := d.LoadCMS(CMSIdentity{}); res.Record.Outcome == Applied {
+		t.Fatal("LoadCMS on the mcuboot board")
+	}
+	if d.MCUbootSummary() == "" || !d.IsMCUboot() {
+		t.Fatal("no summary")
+	}
+}
+
+// The long version: a power cut at every flash write and erase of the test swap of a 32 KiB image
+// (and of its revert).
+func TestMCUbootPowerCut32KiB(t *testing.T) {
+	if testing.Short() {
+		t.Skip("long: run by make test-long")
+	}
+	ka := mbTKey(t, "A")
+	imgs := mbSignMany(t, mbJob{"A", "1.0.0", 1, 5000}, mbJob{"A", "2.0.0", 9, 32<<10 - 0x200 - 0x100})
+	v1, big := imgs[0], imgs[1]
+	base := mbDevice(t, v1, ka)
+	if err := base.Stage(big); err != nil {
+		t.Fatal(err)
+	}
+	if err := base.mbSetNext(base.mb.secondary, false, false); err != nil {
+		t.Fatal(err)
+	}
+	pending, _ := base.FlashImages()
+	fromFlash := func(img []byte) func(t *testing.T) *Device {
+		return func(t *testing.T) *Device {
+			d, err := New(Config{Board: BoardMCUboot})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := d.LoadFlashImages(img, nil); err != nil {
+				t.Fatal(err)
+			}
+			return d
+		}
+	}
+	n := mbCutEverywhere(t, fromFlash(pending), big, true, v1, false)
+	d := fromFlash(pending)(t)
+	d.Restart()
+	testMode, _ := d.FlashImages()
+	m := mbCutEverywhere(t, fromFlash(testMode), v1, false, nil, false)
+	t.Logf("32 KiB image: %d operations in the test swap, %d in the revert, each cut recovered", n, m)
+}
+
+// Whatever the secondary slot and its trailer hold, the boot loader and img_mgmt's reader answer
+// with a verdict, never a panic or a write outside the slots.
+func FuzzMCUbootSlot(f *testing.F) {
+	ka := mbTKey(f, "A")
+	imgs := mbSignMany(f, mbJob{"A", "1.0.0", 1, 5000}, mbJob{"A", "1.2.3", 2, 9000})
+	v1, v2 := imgs[0], imgs[1]
+	f.Add(v2, []byte(nil))
+	f.Add(v2[:600], mbTrailerMagic)
+	trailer := bytes.Repeat([]byte{0xff}, 64)
+	copy(trailer[64-16:], mbTrailerMagic)
+	trailer[64-40] = mbSwapTest
+	f.Add(v2, trailer)
+	f.Fuzz(func(t *testing.T, slot, tail []byte) {
+		d := mbDevice(t, v1, ka)
+		sec := d.mb.secondary
+		if len(slot) > sec.Size {
+			slot = slot[:sec.Size]
+		}
+		if len(tail) > 1024 {
+			tail = tail[:1024]
+		}
+		copy(d.Int.data[sec.Offset:], slot)
+		copy(d.Int.data[sec.Offset+sec.Size-len(tail):], tail)
+		// A damaged primary trailer too: the status entries and swap size come from there.
+		pri := d.mb.primary
+		copy(d.Int.data[pri.Offset+pri.Size-len(tail):], tail)
+		boot := append([]byte(nil), d.Int.data[:d.mb.bootloader.Size]...)
+		d.mbReadInfo(sec)
+		NewSMPDevice(d).ImageState()
+		rec := d.Restart()
+		if rec == nil {
+			t.Fatal("no record")
+		}
+		if !bytes.Equal(d.Int.data[:d.mb.bootloader.Size], boot) {
+			t.Fatal("the boot loader area was written")
+		}
+	})
+}
+
+// imgtool's own trailer is the oracle for the trailer layout: an image padded to the secondary
+// slot with --pad --confirm (magic, image ok at MCUboot's offsets) and written there as is makes
+// MCUboot do a permanent swap at the next reset, with no img_mgmt state write; --pad --test a
+// test swap that reverts.
+func TestMCUbootImgtoolPaddedTrailer(t *testing.T) {
+	ka := mbTKey(t, "A")
+	v1 := mbSign(t, ka, "1.0.0", 1, 5000)
+	flags := []string{"--confirm", "--test"}
+	padded := make([][]byte, len(flags))
+	errs := make([]error, len(flags))
+	dir := t.TempDir()
+	kf, in := filepath.Join(dir, "k.pem"), filepath.Join(dir, "fw.bin")
+	if err := os.WriteFile(kf, ka.pem, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(in, testImage(5, 7000), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for i, flag := range flags {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out := filepath.Join(dir, fmt.Sprintf("padded%d.bin", i))
+			cmd := exec.Command(imgtoolRun, "sign", "--key", kf, "--version", "3.0.0", "--header-size", "0x200",
+				"--slot-size", "0xa000", "--pad-header", "--align", "4", flag, in, out)
+			if b, err := cmd.CombinedOutput(); err != nil {
+				errs[i] = fmt.Errorf("imgtool sign %s: %v\n%s", flag, err, b)
+				return
+			}
+			padded[i], errs[i] = os.ReadFile(out)
+		}()
+	}
+	wg.Wait()
+	for i, flag := range flags {
+		if errs[i] != nil {
+			t.Fatal(errs[i])
+		}
+		img, test := padded[i], flag == "--test"
+		if len(img) != 0xa000 {
+			t.Fatalf("%s: padded image of %d bytes", flag, len(img))
+		}
+		d := mbDevice(t, v1, ka)
+		if err := d.Stage(img); err != nil {
+			t.Fatal(err)
+		}
+		rec := d.Restart()
+		if rec.Outcome != Applied || !bytes.Equal(rec.BootedImage, mbHashTLV(t, img)) {
+			t.Fatalf("%s: %+v", flag, rec)
+		}
+		mbRunning(t, d, img[:d.mb.running.Size], test) // the image, without its padding
+		want := img
+		if test {
+			want = v1
+		}
+		if rec := d.Restart(); !bytes.Equal(rec.BootedImage, mbHashTLV(t, want)) {
+			t.Fatalf("%s, second reset: %+v", flag, rec)
+		}
+	}
+}

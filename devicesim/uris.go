@@ -6,16 +6,16 @@ import (
 	"github.com/suit-studio/suit-studio/model"
 )
 
-// checkPayloadsNamed refuses an envelope that carries an integrated payload no uri parameter of
-// the manifest names: nothing authenticates such bytes (an image's digest authenticates only
-// the payload its fetch takes). `suit verify` refuses the same envelope (codec/suit
-// manifestURIs). The sequences walked are those the device holds: shared, and every section
-// present in the manifest or carried severed and checked.
-func (p *proc) checkPayloadsNamed() error {
-	if len(p.payloads) == 0 {
-		return nil
-	}
-	const cmd = "check integrated payloads"
+// checkSequences walks every command sequence the device holds when it reads the manifest —
+// shared, and every section present in the manifest or carried severed and checked — with the
+// sequences nested in try-each and run-sequence, before any of them runs: each must be one
+// well-formed CBOR item (all items present, nothing trailing) holding label/argument pairs, so
+// that a malformed alternative that would never run is refused as the host decoder refuses it.
+// It also refuses an envelope that carries an integrated payload no uri parameter names:
+// nothing authenticates such bytes (an image's digest authenticates only the payload its fetch
+// takes); `suit verify` refuses the same envelope (codec/suit manifestURIs).
+func (p *proc) checkSequences() error {
+	const cmd = "check command sequences"
 	var named uint8
 	seqs := [][]byte{p.shared}
 	for _, key := range []int{model.ManPayloadFetch, model.ManInstall, model.ManValidate, model.ManLoad, model.ManInvoke} {
@@ -33,14 +33,16 @@ func (p *proc) checkPayloadsNamed() error {
 	}
 	for k, e := range p.payloads {
 		if named&(1<<uint(k)) == 0 {
-			return p.fail(false, -1, cmd, "", ErrInvalid, "integrated payload %d (%d-byte key at byte %d) is named by no uri parameter of the manifest: nothing authenticates it", k+1, e.key.n(), e.key.off)
+			return p.fail(false, -1, "check integrated payloads", "", ErrInvalid, "integrated payload %d (%d-byte key at byte %d) is named by no uri parameter of the manifest: nothing authenticates it", k+1, e.key.n(), e.key.off)
 		}
 	}
-	p.pass(-1, cmd, fmt.Sprintf("%d named by a uri parameter", len(p.payloads)))
+	if len(p.payloads) > 0 {
+		p.pass(-1, "check integrated payloads", fmt.Sprintf("%d named by a uri parameter", len(p.payloads)))
+	}
 	return nil
 }
 
-// scanURIs walks one command sequence (and the sequences nested in try-each and run-sequence)
+// scanURIs checks one command sequence (and the sequences nested in try-each and run-sequence)
 // and marks the integrated payloads whose key a uri parameter names. Each nesting level holds a
 // cursor, charged to the RAM budget.
 func (p *proc) scanURIs(seq []byte, named *uint8) error {
@@ -56,6 +58,9 @@ func (p *proc) scanURIs(seq []byte, named *uint8) error {
 	n, err := c.array()
 	if err != nil {
 		return err
+	}
+	if n%2 != 0 {
+		return c.errf(0, "command sequence has %d elements; it must be pairs of label and argument", n)
 	}
 	for i := 0; i < n/2; i++ {
 		label, err := c.int()

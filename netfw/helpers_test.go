@@ -117,6 +117,17 @@ type lossyProxy struct {
 	blackout bool
 	dropped  int
 	passed   int
+	// cutAt > 0: the link goes dark once cutAt datagrams have passed, for cutFor, once
+	// (deterministic, unlike a timer racing a fast transfer on a loaded machine).
+	cutAt  int
+	cutFor time.Duration
+}
+
+// cutAfter makes the link go dark for d once n datagrams (both directions) have passed.
+func (p *lossyProxy) cutAfter(n int, d time.Duration) {
+	p.mu.Lock()
+	p.cutAt, p.cutFor = n, d
+	p.mu.Unlock()
 }
 
 func startLossyProxy(t testing.TB, server string, loss float64, seed int64) *lossyProxy {
@@ -141,6 +152,11 @@ func (p *lossyProxy) addr() string { return p.conn.LocalAddr().String() }
 func (p *lossyProxy) drop() bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.cutAt > 0 && p.passed >= p.cutAt {
+		p.cutAt = 0
+		p.blackout = true
+		time.AfterFunc(p.cutFor, func() { p.setBlackout(false) })
+	}
 	if p.blackout || p.rng.Float64() < p.loss {
 		p.dropped++
 		return true

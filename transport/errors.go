@@ -121,7 +121,7 @@ var imgCodes = map[int]codeText{
 	ImgErrInvalidOffset:        {"IMG_MGMT_ERR_INVALID_OFFSET", "invalid upload offset", "push again from the start"},
 	ImgErrInvalidLength:        {"IMG_MGMT_ERR_INVALID_LENGTH", "invalid image length", "check the file"},
 	ImgErrInvalidImageHeader:   {"IMG_MGMT_ERR_INVALID_IMAGE_HEADER", "image is shorter than an image header", "check the file"},
-	ImgErrInvalidHeaderMagic:   {"IMG_MGMT_ERR_INVALID_IMAGE_HEADER_MAGIC", "image header magic is wrong", "this device boots MCUboot images: export the firmware for MCUboot ('suit mcuboot sign', or imgtool sign) and push that, not a SUIT envelope"},
+	ImgErrInvalidHeaderMagic:   {"IMG_MGMT_ERR_INVALID_IMAGE_HEADER_MAGIC", "image header magic is wrong", "this device expects an MCUboot image"},
 	ImgErrInvalidHash:          {"IMG_MGMT_ERR_INVALID_HASH", "hash does not match", "push the image again"},
 	ImgErrInvalidFlashAddress:  {"IMG_MGMT_ERR_INVALID_FLASH_ADDRESS", "image load address does not match the slot", "rebuild the image for this slot"},
 	ImgErrVersionGetFailed:     {"IMG_MGMT_ERR_VERSION_GET_FAILED", "device could not read its running version", "check the device's log"},

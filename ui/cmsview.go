@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -60,9 +61,10 @@ type CMSInspectorOptions struct {
 // envelope. Verification runs in the background.
 type CMSInspector struct {
 	widget.BaseWidget
-	data []byte
-	opts CMSInspectorOptions
-	bg   sync.WaitGroup
+	data      []byte
+	opts      CMSInspectorOptions
+	verifyGen atomic.Int64 // bumped by each Verify; only the latest shows its verdict
+	bg        sync.WaitGroup
 
 	header     *widget.Label
 	verdictIco *widget.Icon
@@ -153,6 +155,7 @@ func (v *CMSInspector) Verify() {
 	v.verdict.SetText("Verifying…")
 	paths := append([]string(nil), v.opts.TrustPaths...)
 	data := v.data
+	gen := v.verifyGen.Add(1)
 	v.bg.Add(1)
 	go func() {
 		defer v.bg.Done()
@@ -171,6 +174,9 @@ func (v *CMSInspector) Verify() {
 			if v.opts.uiLock != nil {
 				v.opts.uiLock.Lock()
 				defer v.opts.uiLock.Unlock()
+			}
+			if gen != v.verifyGen.Load() {
+				return // a later verification (new trusted keys) shows its verdict
 			}
 			if err == nil {
 				what := "The signature is from a trusted key and the firmware digest matches."
@@ -375,7 +381,7 @@ func ShowCMSExportDialog(w fyne.Window, imagePath string, opts CMSExportOptions)
 		widget.NewFormItem("", e.pss),
 		widget.NewFormItem("Certificate", e.cert),
 		widget.NewFormItem("", e.certPath),
-		widget.NewFormItem("Write to", e.output),
+		widget.NewFormItem("Write to", savePathField(w, e.output, exportDir(imagePath))),
 	)
 	e.status = wrapLabel("RFC 4108: SignedData with the firmware inside, signed attributes content-type, message-digest, firmware-package-identifier and target-hardware-module-identifiers, signer named by subjectKeyIdentifier, SHA-256.")
 	e.create = widget.NewButtonWithIcon("Create package", theme.DocumentSaveIcon(), e.Create)
@@ -395,7 +401,7 @@ func (e *CMSExport) Wait() { e.bg.Wait() }
 func (e *CMSExport) request() (app.CMSCreateRequest, string, string, error) {
 	var req app.CMSCreateRequest
 	image := expandHome(strings.TrimSpace(e.image.Text))
-	out := expandHome(strings.TrimSpace(e.output.Text))
+	out := fullPath(e.output.Text, exportDir(image))
 	if image == "" {
 		return req, "", "", errors.New("choose the firmware image to package")
 	}

@@ -33,8 +33,9 @@ type PushViewOptions struct {
 	// Simulator is the built-in simulator's view. Pushing to the "simulator" port drives it and
 	// its step list shows the device's steps. nil leaves the built-in simulator out.
 	Simulator *SimulatorView
-	// OnSimulatorPush, if set, runs (on the UI goroutine) when a push to the built-in simulator
-	// starts: the studio shows the simulator's tab.
+	// OnSimulatorPush, if set, shows the simulator (the studio selects its tab). A push to the
+	// built-in simulator stays in the push view, where its progress shows; a "Watch it in the
+	// simulator" button calls this.
 	OnSimulatorPush func()
 	// ListPorts lists the serial ports (default app.ListPorts).
 	ListPorts func() ([]transport.PortInfo, error)
@@ -67,6 +68,7 @@ type PushView struct {
 	browseBtn *widget.Button
 
 	pushBtn, cancelBtn, imagesBtn *widget.Button
+	watchBtn                      *widget.Button // shows the simulator (pushes to the built-in simulator)
 	progress                      *widget.ProgressBar
 	speed                         *widget.Label
 	images                        *widget.Label
@@ -142,6 +144,12 @@ func NewPushView(w fyne.Window, opts PushViewOptions) *PushView {
 	v.logScroll = container.NewVScroll(v.logLabel)
 	v.logScroll.SetMinSize(fyne.NewSize(200, 160))
 
+	v.watchBtn = widget.NewButtonWithIcon("Watch it in the simulator", theme.VisibilityIcon(), func() {
+		if v.opts.OnSimulatorPush != nil {
+			v.opts.OnSimulatorPush()
+		}
+	})
+	v.watchBtn.Hide()
 	portBox := container.NewGridWrap(fyne.NewSize(360, 110), v.portList)
 	form := widget.NewForm(
 		widget.NewFormItem("Ports", container.NewBorder(nil, nil, nil, v.refreshBtn, portBox)),
@@ -151,12 +159,15 @@ func NewPushView(w fyne.Window, opts PushViewOptions) *PushView {
 	)
 	top := container.NewVBox(
 		form,
-		container.NewHBox(v.pushBtn, v.cancelBtn, v.imagesBtn),
+		container.NewHBox(v.pushBtn, v.cancelBtn, v.imagesBtn, v.watchBtn),
 		v.progress,
 		v.speed,
 		widget.NewCard("Device images", "", v.images),
 	)
-	v.Content = container.NewBorder(top, nil, nil, nil, widget.NewCard("Log", "", v.logScroll))
+	// The form scrolls above the log, so that neither makes the window taller than it is.
+	split := container.NewVSplit(container.NewScroll(top), widget.NewCard("Log", "", v.logScroll))
+	split.Offset = 0.7
+	v.Content = split
 	v.Refresh()
 	return v
 }
@@ -352,7 +363,8 @@ func (v *PushView) start(port string, po app.PortOptions, data []byte, file stri
 	v.speed.SetText("")
 	sim := port == app.SimulatorPort
 	if sim && v.opts.OnSimulatorPush != nil {
-		v.opts.OnSimulatorPush()
+		v.watchBtn.Show()
+		v.logf("the device's steps appear in the Simulator tab as they happen (Watch it in the simulator)")
 	}
 	v.bg.Add(1)
 	go func() {
@@ -362,7 +374,7 @@ func (v *PushView) start(port string, po app.PortOptions, data []byte, file stri
 			b, err := readBounded(file, app.MaxDocumentSize)
 			if err == nil {
 				var ok bool
-				if app.IsCMSPackage(b) {
+				if app.IsCMSPackage(b) || app.IsMCUbootImage(b) {
 					data = b
 				} else if data, ok = app.EnvelopeBytes(b); !ok {
 					err = &simHintError{err: fmt.Errorf("%s: %w", filepath.Base(file), app.ErrUnrecognized),
@@ -443,7 +455,10 @@ func (v *PushView) done(res *app.PushResult, err error) {
 func pushHint(err error) string {
 	var de *transport.DeviceError
 	var he *simHintError
+	var mb *app.MCUbootBoardError
 	switch {
+	case errors.As(err, &mb):
+		return mcubootPushHint
 	case errors.As(err, &he):
 		return he.hint
 	case errors.As(err, &de):

@@ -74,8 +74,16 @@ func TestDevPushSimulator(t *testing.T) {
 	pv.Wait()
 	sim.Wait()
 
+	// The push view stays (its progress is what the user watches); a button shows the simulator.
+	if *shown != 0 {
+		t.Errorf("the push switched to the simulator by itself (%d times)", *shown)
+	}
+	if !pv.watchBtn.Visible() {
+		t.Error("no button to watch the device in the simulator")
+	}
+	test.Tap(pv.watchBtn)
 	if *shown != 1 {
-		t.Errorf("OnSimulatorPush called %d times", *shown)
+		t.Errorf("Watch it in the simulator: OnSimulatorPush called %d times", *shown)
 	}
 	if pv.progress.Value != 1 {
 		t.Errorf("progress %v, want 1", pv.progress.Value)

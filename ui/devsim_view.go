@@ -33,6 +33,12 @@ import (
 	"github.com/suit-studio/suit-studio/model"
 )
 
+// The Board choices of the Simulator tab.
+const (
+	simBoardSUIT    = "SUIT device"
+	simBoardMCUboot = "Zephyr + MCUboot"
+)
+
 // ErrSimulatorBusy is returned by (*SimulatorView).Drive while another run holds the device.
 var ErrSimulatorBusy = errors.New("the simulated device is busy with another run: press Stop in the simulator view, or wait for it to end")
 
@@ -79,7 +85,9 @@ type SimulatorView struct {
 	opts SimulatorOptions
 
 	vendorEntry, modelEntry, trustEntry *widget.Entry
+	boardSel                            *widget.Select // "SUIT device" or "Zephyr + MCUboot"
 	payloadEntry                        *widget.Entry
+	deviceKeysEntry                     *widget.Entry // devsim_keys.go
 	provisionBtn, pickKeyBtn            *widget.Button
 
 	runOpenBtn, runFileBtn                   *widget.Button
@@ -89,9 +97,12 @@ type SimulatorView struct {
 	tamperBtn, cutBtn, rollbackBtn, resetBtn *widget.Button
 	faultLabel                               *widget.Label
 
+	provNote   *widget.Label        // where the provisioning came from ("from the document …")
+	lastInfo   *devicesim.StateInfo // the state area when last read (shown while the power is off)
 	boardBox   *fyne.Container
 	left       *fyne.Container // the column holding the board, re-laid out when the board changes
 	ram        *widget.ProgressBar
+	ramLabel   *widget.Label
 	stateLabel *widget.Label
 	steps      *widget.List
 	detail     *widget.Label
@@ -150,7 +161,11 @@ func NewSimulatorView(w fyne.Window, opts SimulatorOptions) *SimulatorView {
 		ramBudget: devicesimBudget(opts.Config)}
 
 	v.vendorEntry = widget.NewEntry()
+	v.vendorEntry.SetPlaceHolder("vendor domain, or vendor ID (UUID)")
 	v.vendorEntry.SetText(opts.VendorDomain)
+	v.provNote = widget.NewLabel("")
+	v.provNote.Wrapping = fyne.TextWrapWord
+	v.provNote.Hide()
 	v.modelEntry = widget.NewEntry()
 	v.modelEntry.SetText(opts.Model)
 	v.trustEntry = widget.NewEntry()
@@ -162,11 +177,18 @@ func NewSimulatorView(w fyne.Window, opts SimulatorOptions) *SimulatorView {
 	v.payloadEntry.SetPlaceHolder("payloads behind URIs, one a line: URI=FILE")
 	v.payloadEntry.SetMinRowsVisible(2)
 
+	v.boardSel = widget.NewSelect([]string{simBoardSUIT, simBoardMCUboot}, nil)
+	v.boardSel.SetSelected(simBoardSUIT)
+	if opts.Config.Board == devicesim.BoardMCUboot {
+		v.boardSel.SetSelected(simBoardMCUboot)
+	}
 	provForm := widget.NewForm(
-		widget.NewFormItem("Vendor domain", v.vendorEntry),
+		widget.NewFormItem("Board", v.boardSel),
+		widget.NewFormItem("Vendor", v.vendorEntry),
 		widget.NewFormItem("Model (class)", v.modelEntry),
 		widget.NewFormItem("Trust anchor", container.NewBorder(nil, nil, nil, v.pickKeyBtn, v.trustEntry)),
 		widget.NewFormItem("Payload files", v.payloadEntry),
+		v.deviceKeysItem(),
 	)
 
 	// Run controls.
@@ -208,7 +230,11 @@ func NewSimulatorView(w fyne.Window, opts SimulatorOptions) *SimulatorView {
 	v.boardBox = container.NewStack()
 	v.ram = widget.NewProgressBar()
 	v.ram.Max = float64(v.ramBudget)
-	v.ram.TextFormatter = v.ramText
+	// The figures go in a label of their own, in the theme's text colour: written on the bar
+	// (white on its light fill) they were about 2:1 in the light theme, far below WCAG's 4.5:1.
+	v.ram.TextFormatter = func() string { return "" }
+	v.ramLabel = widget.NewLabel(v.ramText())
+	v.ramLabel.Truncation = fyne.TextTruncateEllipsis
 	v.stateLabel = widget.NewLabel("Not provisioned yet: choose the trust anchor, then run an envelope or press Provision.")
 	v.stateLabel.Wrapping = fyne.TextWrapWord
 	v.setBoard(nil)
@@ -219,23 +245,29 @@ func NewSimulatorView(w fyne.Window, opts SimulatorOptions) *SimulatorView {
 	v.detail = widget.NewLabel("")
 	v.detail.Wrapping = fyne.TextWrapWord
 	v.status = widget.NewLabel("")
+	v.status.Truncation = fyne.TextTruncateEllipsis
 	v.result = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	v.result.Wrapping = fyne.TextWrapWord
 
-	controls := container.NewHBox(v.runOpenBtn, v.runFileBtn, widget.NewSeparator(),
-		v.playBtn, v.pauseBtn, v.stepBtn, v.stopBtn, v.pace, v.status)
+	// Two rows that scroll sideways when the pane is narrow, and the status below: the controls
+	// never widen the window (a run's status grows as it goes).
+	controls := container.NewVBox(
+		container.NewHScroll(container.NewHBox(v.runOpenBtn, v.runFileBtn, v.pace)),
+		container.NewHScroll(container.NewHBox(v.playBtn, v.pauseBtn, v.stepBtn, v.stopBtn)),
+		v.status)
 	bottom := container.NewVScroll(container.NewVBox(v.detail, v.result))
 	bottom.SetMinSize(fyne.NewSize(0, 150))
 	stepPane := container.NewBorder(controls, container.NewVBox(widget.NewSeparator(), bottom), nil, nil, v.steps)
 
 	v.left = container.NewVBox(
-		widget.NewCard("Provisioning", "", container.NewVBox(provForm, v.provisionBtn)),
+		widget.NewCard("Provisioning", "", container.NewVBox(v.provNote, provForm, v.provisionBtn)),
 		v.boardBox,
 		v.ram,
+		v.ramLabel,
 		v.stateLabel,
 		faults,
 	)
-	split := container.NewHSplit(container.NewVScroll(v.left), stepPane)
+	split := container.NewHSplit(container.NewScroll(v.left), stepPane)
 	split.Offset = 0.42
 	v.Content = split
 	return v
@@ -270,17 +302,20 @@ func (v *SimulatorView) Session() *app.SimSession {
 
 // simProv is what the provisioning fields say, read on the UI goroutine.
 type simProv struct {
-	domain, model, trust string
-	payloads             []string // URI=FILE lines
+	domain, model, trust, board string
+	payloads                    []string // URI=FILE lines
+	keys                        []string // [KID=]FILE lines: the device's own keys (devsim_keys.go)
 }
 
 func (v *SimulatorView) readProv() simProv {
-	p := simProv{domain: strings.TrimSpace(v.vendorEntry.Text), model: strings.TrimSpace(v.modelEntry.Text), trust: strings.TrimSpace(v.trustEntry.Text)}
+	p := simProv{domain: strings.TrimSpace(v.vendorEntry.Text), model: strings.TrimSpace(v.modelEntry.Text), trust: strings.TrimSpace(v.trustEntry.Text),
+		board: v.boardSel.Selected}
 	for _, l := range strings.Split(v.payloadEntry.Text, "\n") {
 		if l = strings.TrimSpace(l); l != "" {
 			p.payloads = append(p.payloads, l)
 		}
 	}
+	p.keys = v.readDeviceKeys()
 	return p
 }
 
@@ -294,10 +329,42 @@ func (v *SimulatorView) provisioning(p simProv) (app.SimProvisioning, error) {
 	if err != nil {
 		return app.SimProvisioning{}, &app.FileError{Op: "read the trust anchor", Path: p.trust, Err: err, Hint: "choose a PEM public key file (P-256 or Ed25519)"}
 	}
+	vendor, class, err := deviceIDs(p.domain, p.model)
+	if err != nil {
+		return app.SimProvisioning{}, err
+	}
+	cfg := v.opts.Config
+	cfg.Board = devicesim.BoardSUIT
+	if p.board == simBoardMCUboot {
+		cfg.Board = devicesim.BoardMCUboot
+	}
+	keys, err := loadDeviceKeys(p.keys)
+	if err != nil {
+		return app.SimProvisioning{}, err
+	}
 	return app.SimProvisioning{
 		TrustPEM: [][]byte{pem}, TrustNames: []string{filepath.Base(p.trust)},
-		VendorDomain: p.domain, Model: p.model, Config: v.opts.Config,
+		VendorID: vendor, ClassID: class, Config: cfg, Keys: keys,
 	}, nil
+}
+
+// deviceIDs are the vendor and class IDs of the provisioning fields: each field holds a name
+// (a vendor domain, a model: UUID5 as in §8.4.8.1-2) or the ID itself as a UUID (what "Send to
+// simulator" puts there when the document's IDs are not derived from its text).
+func deviceIDs(domain, modelName string) (vendor, class []byte, err error) {
+	if domain == "" || modelName == "" {
+		return nil, nil, &simHintError{err: errors.New("the device needs a vendor and a model"),
+			hint: "give the vendor domain (or vendor ID) and the model (or class ID) of the manifests it should accept"}
+	}
+	if vendor, err = model.ParseUUID(domain); err != nil {
+		vendor = model.VendorID(domain)
+	}
+	if class, err = model.ParseUUID(modelName); err != nil {
+		if class, err = model.ClassID(vendor, modelName); err != nil {
+			return nil, nil, err
+		}
+	}
+	return vendor, class, nil
 }
 
 // session returns the device, provisioning a fresh one when there is none or fresh is set.
@@ -306,7 +373,7 @@ func (v *SimulatorView) session(p simProv, fresh bool) (*app.SimSession, error) 
 	v.mu.Lock()
 	s := v.sess
 	v.mu.Unlock()
-	if s != nil && !fresh {
+	if s != nil && !fresh && s.Device.IsMCUboot() == (p.board == simBoardMCUboot) {
 		return s, nil
 	}
 	prov, err := v.provisioning(p)
@@ -381,9 +448,19 @@ func (v *SimulatorView) pickKey() {
 func (v *SimulatorView) Provision() {
 	p := v.readProv()
 	v.start("Provisioning", p, true, func(ctx context.Context, s *app.SimSession, emit func(devicesim.Event)) simEnd {
-		return simEnd{verdict: fmt.Sprintf("Provisioned a fresh device: vendor %s, model %q, trust anchor %s, stored sequence number 0. It runs its factory image.",
+		return simEnd{verdict: fmt.Sprintf("Provisioned a fresh device: vendor %s, model %s, trust anchor %s, stored sequence number 0. It runs its factory image.",
 			p.domain, p.model, filepath.Base(p.trust))}
 	})
+}
+
+// SetProvisionNote says above the provisioning fields where they came from ("" hides it).
+func (v *SimulatorView) SetProvisionNote(text string) {
+	v.provNote.SetText(text)
+	if text == "" {
+		v.provNote.Hide()
+	} else {
+		v.provNote.Show()
+	}
 }
 
 // Prefill sets the provisioning fields for the envelope about to run (the studio's "Send to
@@ -481,6 +558,9 @@ func (v *SimulatorView) RunFile(path string) {
 		return
 	}
 	env, ok := app.EnvelopeBytes(b)
+	if !ok && v.boardSel.Selected == simBoardMCUboot {
+		env, ok = b, true // an MCUboot image: the board checks its header
+	}
 	if !ok {
 		v.showError("Cannot run "+filepath.Base(path), app.ErrUnrecognized,
 			"the simulator takes signed CBOR envelopes, binary or hex: build and sign a source in the editor first")
@@ -591,9 +671,13 @@ func (v *SimulatorView) runOn(ctx context.Context, gen int, title string, p simP
 		return
 	}
 	before := simCounts(s.Device)
+	prior, priorErr := s.Device.StateInfo()
 	end := work(ctx, s, func(e devicesim.Event) { v.enqueue(simItem{gen: gen, ev: &e}) })
 	end.title = title
 	end.board = simSnapshot(s.Device, before)
+	if priorErr == nil {
+		end.board.prior = &prior
+	}
 	v.enqueue(simItem{gen: gen, end: &end})
 }
 
@@ -613,6 +697,7 @@ func (v *SimulatorView) beginRun(title string, cancel context.CancelFunc) int {
 		v.detail.SetText("")
 		v.result.SetText(title + "…")
 		v.ram.SetValue(0)
+		v.ramLabel.SetText(v.ramText())
 		v.showStatus()
 	})
 	return gen
@@ -802,6 +887,7 @@ func (v *SimulatorView) apply(batch []simItem) {
 	v.ram.Max = float64(v.ramBudget)
 	v.mu.Unlock()
 	v.ram.SetValue(float64(v.ramInUse))
+	v.ramLabel.SetText(v.ramText())
 	v.showStatus()
 	for _, e := range ends {
 		v.finish(e)
@@ -996,6 +1082,9 @@ func simVerdict(rec *devicesim.Record, err error) string {
 	switch rec.Outcome {
 	case devicesim.Applied:
 		s = fmt.Sprintf("Applied: the device accepted the manifest (sequence number %d), installed it and boots it.", rec.SequenceNumber)
+		if strings.HasPrefix(rec.BootReason, "MCUboot") {
+			s = "Applied: MCUboot validated the image and boots it."
+		}
 		if rec.BootReason != "" {
 			s += " Boot: " + rec.BootReason + "."
 		}
@@ -1073,12 +1162,14 @@ type simBoard struct {
 	regions  []simRegion
 	info     devicesim.StateInfo
 	infoErr  error
+	mcuboot  string // the mcuboot board's slots and trailers in words
 	ramInUse int
 	ramPeak  int
 	budget   int
 	off      bool
 	clock    time.Duration
 	ops      int
+	prior    *devicesim.StateInfo // the state area before the run (nil when it could not be read)
 }
 
 type simFlash struct {
@@ -1110,6 +1201,7 @@ func simCounts(d *devicesim.Device) simCountsT {
 func simSnapshot(d *devicesim.Device, before simCountsT) *simBoard {
 	b := &simBoard{ramInUse: d.RAM.InUse(), ramPeak: d.RAM.Peak(), budget: d.RAM.Budget(), off: d.PoweredOff(), clock: d.Clock(), ops: d.FlashOps()}
 	b.info, b.infoErr = d.StateInfo()
+	b.mcuboot = d.MCUbootSummary()
 	for _, f := range []*devicesim.Flash{d.Int, d.Ext} {
 		if f == nil {
 			continue
@@ -1256,7 +1348,13 @@ func (v *SimulatorView) setBoard(b *simBoard) {
 	v.mu.Lock()
 	v.ramBudget = b.budget
 	v.mu.Unlock()
-	v.stateLabel.SetText(simStateText(b))
+	if b.infoErr == nil {
+		info := b.info
+		v.lastInfo = &info
+	} else if b.prior != nil {
+		v.lastInfo = b.prior
+	}
+	v.stateLabel.SetText(simStateText(b, v.lastInfo))
 }
 
 func simText(s string, size float32) *canvas.Text {
@@ -1265,12 +1363,24 @@ func simText(s string, size float32) *canvas.Text {
 	return t
 }
 
-func simStateText(b *simBoard) string {
-	if b.infoErr != nil {
-		return "State area: " + b.infoErr.Error()
+// simStateText says what the device holds. While its power is off (a power cut) its flash cannot
+// be read, which is not the same as an empty device: the text then says so, with what the state
+// area held when last read, and that Reset powers it on again.
+func simStateText(b *simBoard, last *devicesim.StateInfo) string {
+	if b.mcuboot != "" {
+		return fmt.Sprintf("%s\nRAM peak since power-on: %d of %d bytes", b.mcuboot, b.ramPeak, b.budget)
 	}
-	in := b.info
 	var sb strings.Builder
+	in := b.info
+	if b.infoErr != nil {
+		if !b.off || last == nil {
+			return "State area: " + b.infoErr.Error()
+		}
+		sb.WriteString("Power is off after the cut, so the flash cannot be read now. The device is not erased: its flash " +
+			"keeps what was written before the cut (the map above), and Reset powers it on; the boot loader then uses " +
+			"whichever of the two state copies is intact. When last read, the state area held:\n")
+		in = *last
+	}
 	fmt.Fprintf(&sb, "Stored sequence number: %d\n", in.Sequence)
 	fmt.Fprintf(&sb, "Trust anchors: %s\n", strings.Join(in.TrustAnchors, ", "))
 	fmt.Fprintf(&sb, "Vendor ID: %s · class ID: %s\n", model.FormatUUID(in.VendorID), model.FormatUUID(in.ClassID))
@@ -1286,8 +1396,10 @@ func simStateText(b *simBoard) string {
 	if in.PendingInstall {
 		pending = "yes: the boot loader installs staged images at the next boot"
 	}
-	fmt.Fprintf(&sb, "State copy in force: %s · pending install: %s\n", in.StateCopy, pending)
-	fmt.Fprintf(&sb, "RAM peak since power-on: %d of %d bytes", b.ramPeak, b.budget)
+	fmt.Fprintf(&sb, "State copy in force: %s · pending install: %s", in.StateCopy, pending)
+	if b.infoErr == nil {
+		fmt.Fprintf(&sb, "\nRAM peak since power-on: %d of %d bytes", b.ramPeak, b.budget)
+	}
 	return sb.String()
 }
 

@@ -128,7 +128,7 @@ func TestDevSimExample0(t *testing.T) {
 	if v.ramPeak <= 0 || v.ramPeak > 10*1024 || v.ram.Max != 10*1024 {
 		t.Errorf("RAM peak %d, gauge max %v", v.ramPeak, v.ram.Max)
 	}
-	if txt := v.ram.TextFormatter(); !strings.Contains(txt, "budget 10240 B") {
+	if txt := v.ramLabel.Text; !strings.Contains(txt, "budget 10240 B") {
 		t.Errorf("RAM gauge text %q", txt)
 	}
 	devScreenshot(t, w, "simulator-example0")
@@ -228,6 +228,11 @@ func TestDevSimPowerCut(t *testing.T) {
 	}
 	if _, ok := devFind(devCanvasTextsAll(v), "POWER OFF"); !ok {
 		t.Error("the board does not show the power cut")
+	}
+	// Not "device not provisioned" (which reads as bricked): what it holds, and what to do.
+	if st := v.stateLabel.Text; strings.Contains(st, "not provisioned") || !strings.Contains(st, "Power is off") ||
+		!strings.Contains(st, "Stored sequence number") || !strings.Contains(st, "Trust anchors: #1") || !strings.Contains(st, "Reset") {
+		t.Errorf("state while the power is off: %q", st)
 	}
 
 	test.Tap(v.resetBtn)

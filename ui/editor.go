@@ -127,7 +127,8 @@ func newEditorView(s *Studio) *editorView {
 	e.search.OnSubmitted = func(q string) { e.findNext(q) }
 
 	left := container.NewBorder(e.search, nil, nil, nil, e.tree)
-	split := container.NewHSplit(left, container.NewVScroll(container.NewPadded(e.formBox)))
+	// The form pane scrolls both ways: a wide form never widens the window.
+	split := container.NewHSplit(left, container.NewScroll(container.NewPadded(e.formBox)))
 	split.Offset = 0.38
 	bottom := container.NewBorder(e.status, nil, nil, nil, e.findings)
 	vs := container.NewVSplit(split, bottom)

@@ -198,9 +198,9 @@ func (e *editorView) manifestForm(env *model.Envelope) fyne.CanvasObject {
 	return formPage("Manifest",
 		"The sequence number must grow with every new manifest for the same device: devices refuse a lower number than the one they have.",
 		form,
-		widget.NewCard("Device identity", "Vendor ID = UUID5(DNS, domain); class ID = UUID5(vendor ID, model) (draft-37 §8.4.8).",
-			container.NewVBox(idText, idForm, setID)),
-		widget.NewCard("Sections", "Command sequences in the manifest. Severed ones travel beside the manifest, with only their digest inside.", sections),
+		widget.NewCard("Device identity", "",
+			container.NewVBox(wrapLabel("Vendor ID = UUID5(DNS, domain); class ID = UUID5(vendor ID, model) (draft-37 §8.4.8)."), idText, idForm, setID)),
+		widget.NewCard("Sections", "", container.NewVBox(wrapLabel("Command sequences in the manifest. Severed ones travel beside the manifest, with only their digest inside."), sections)),
 	)
 }
 

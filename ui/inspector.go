@@ -3,6 +3,8 @@ package ui
 import (
 	"encoding/hex"
 	"fmt"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -60,6 +62,9 @@ type inspectorView struct {
 	cms   *CMSInspector
 	// verdictTitle is the verification verdict's headline, kept for tests and screenshots.
 	verdictTitle string
+	// trustErr is why the trust store could not be read; trustNote what the last change did.
+	trustErr  error
+	trustNote string
 }
 
 func newInspectorView(s *Studio) *inspectorView {
@@ -278,6 +283,9 @@ func (v *inspectorView) Inspect(data []byte, source string) {
 			}
 			v.show(in, source)
 			v.showVerification(ver, kerrs, verr)
+			if !slices.Equal(keys, v.s.TrustedKeys) {
+				v.verify() // the trust store changed meanwhile
+			}
 		}
 	})
 }
@@ -563,13 +571,22 @@ func (v *inspectorView) showVerification(ver *suit.Verification, kerrs []error, 
 
 func (v *inspectorView) refreshKeys() {
 	v.keys.RemoveAll()
+	v.keys.Add(wrapLabel("The trust store of the Keys tab and of 'suit verify': " + v.s.TrustDir))
+	if v.trustErr != nil {
+		v.keys.Add(wrapLabel("Cannot read the trust store: " + v.trustErr.Error()))
+	}
 	if len(v.s.TrustedKeys) == 0 {
 		v.keys.Add(wrapLabel("None yet. Add the PEM public key of each signer you trust."))
 	}
 	for _, k := range v.s.TrustedKeys {
 		k := k
 		rm := widget.NewButtonWithIcon("", theme.DeleteIcon(), func() { v.s.RemoveTrustedKey(k) })
-		v.keys.Add(container.NewBorder(nil, nil, nil, rm, widget.NewLabel(k)))
+		name := widget.NewLabel(strings.TrimSuffix(filepath.Base(k), ".pem"))
+		name.Truncation = fyne.TextTruncateEllipsis
+		v.keys.Add(container.NewBorder(nil, nil, nil, rm, name))
+	}
+	if v.trustNote != "" {
+		v.keys.Add(wrapLabel(v.trustNote))
 	}
 }
 

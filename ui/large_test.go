@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -16,13 +17,15 @@ import (
 	"github.com/suit-studio/suit-studio/app"
 	"github.com/suit-studio/suit-studio/codec/diag"
 	"github.com/suit-studio/suit-studio/codec/suit"
+	"github.com/suit-studio/suit-studio/model"
 )
 
-// uiBound is the longest the event goroutine may be held by one task (a completion of background
-// work, a view switch, a selection, a scroll, a layout pass) while a 1 MiB envelope is shown. The
-// goal is 50 ms on an idle machine; the test allows twice that because it shares two cores with
-// other builds (the benchmarks below give the real figures).
-const uiBound = 100 * time.Millisecond
+// uiBound is the most processor time one task on the event goroutine may take (a completion of
+// background work, a view switch, a selection, a scroll, a layout pass) while a 1 MiB envelope is
+// shown: the goal of 50 ms. The test measures the processor time of the thread that runs
+// the task (not the wall clock, which on a shared two-core machine also counts the time other
+// processes held the processor), so the bound holds on a busy machine as on an idle one.
+const uiBound = 50 * time.Millisecond
 
 // bigFirmware is n bytes that look like firmware (not one repeated byte, not all printable).
 func bigFirmware(n int) []byte {
@@ -65,20 +68,20 @@ type uiTimer struct {
 
 type uiTask struct {
 	what string
-	d    time.Duration
+	d    time.Duration // processor time of the task's thread
+	wall time.Duration
 }
 
-func (u *uiTimer) record(what string, d time.Duration) {
-	u.mu.Lock()
-	u.tasks = append(u.tasks, uiTask{what, d})
-	u.mu.Unlock()
-}
-
-// do runs f as the event goroutine would (a tap, a menu, a shortcut) and times it.
+// do runs f as the event goroutine would (a tap, a menu, a shortcut, a completion) and times it.
 func (u *uiTimer) do(what string, f func()) {
-	t0 := time.Now()
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	c0, w0 := threadCPU(), time.Now()
 	f()
-	u.record(what, time.Since(t0))
+	c, w := threadCPU()-c0, time.Since(w0)
+	u.mu.Lock()
+	u.tasks = append(u.tasks, uiTask{what, c, w})
+	u.mu.Unlock()
 }
 
 // frame lays out the whole window, as the event goroutine does before it paints the first
@@ -137,7 +140,7 @@ func TestLargeEnvelopeEveryView(t *testing.T) {
 		}
 		if run == 0 {
 			for _, tk := range u.slowest(6) {
-				t.Logf("%-40s %v", tk.what, tk.d)
+				t.Logf("%-40s %v of processor time (%v wall)", tk.what, tk.d, tk.wall)
 			}
 		}
 		if len(over) == 0 {
@@ -145,16 +148,16 @@ func TestLargeEnvelopeEveryView(t *testing.T) {
 		}
 		sort.Strings(over)
 		if run == 2 {
-			t.Errorf("held the event goroutine longer than %v in every run:\n%s", uiBound, strings.Join(over, "\n"))
+			t.Errorf("took more than %v of processor time on the event goroutine in every run:\n%s", uiBound, strings.Join(over, "\n"))
 		}
 	}
 }
 
 func largeEnvelopeWalk(t *testing.T, u *uiTimer) {
 	s := newTestStudio(t)
-	s.onUITask = u.record
+	s.onUITask = u.do
 	const size = 1 << 20
-	doc := bigDocument(t, size)
+	doc := app.NewDocument(bigDocument(t, size).Envelope(), s.State) // with a recovery file
 	data, err := doc.Encode()
 	if err != nil {
 		t.Fatal(err)
@@ -172,12 +175,22 @@ func largeEnvelopeWalk(t *testing.T, u *uiTimer) {
 	u.frame(s, "editor")
 	u.do("select the component", func() { s.editor.Select(pathComponents + "/0") })
 	u.frame(s, "editor component")
+	// Edits (each is validated, kept for undo and written to the recovery file).
+	for i := 0; i < 3; i++ {
+		u.do("edit the sequence number", func() {
+			s.editor.applyField("Set sequence number", "manifest/sequence", func(env *model.Envelope) { env.Manifest.SequenceNumber = uint64(100 + i) })
+		})
+	}
 
 	u.do("show the inspector", func() { s.ShowView(ViewInspector) })
 	s.Wait()
 	u.frame(s, "inspector")
 	in := s.inspector
-	if in.in == nil || len(in.in.Data) != len(data) {
+	cur, err := s.doc.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in.in == nil || len(in.in.Data) != len(cur) {
 		t.Fatal("the inspector does not show the document")
 	}
 	if n := len(in.listing.Lines); n > 400 {
@@ -214,7 +227,7 @@ func largeEnvelopeWalk(t *testing.T, u *uiTimer) {
 	last := len(in.hexRows.Rows) - 1
 	_, col := app.HexCell(in.hexRows.Rows[last].N - 1)
 	u.do("tap the last byte", func() { in.hex.onTap(last, col) })
-	if in.selected == nil || in.selected.End != len(data) {
+	if in.selected == nil || in.selected.End != len(cur) {
 		t.Fatalf("tap on the last byte selects %+v", in.selected)
 	}
 	u.do("tap a notation line", func() { in.notation.onTap(2, 0) })
@@ -263,8 +276,8 @@ func BenchmarkInspectorOpen1MiB(b *testing.B) {
 	s.Wait()
 	data := bigEnvelope(b, 1<<20)
 	s.ShowView(ViewInspector)
-	var worst time.Duration
-	s.onUITask = func(_ string, d time.Duration) { worst = max(worst, d) }
+	var u uiTimer
+	s.onUITask = u.do
 	b.ReportAllocs()
 	for b.Loop() {
 		s.inspector.Inspect(data, "big.suit")
@@ -275,7 +288,9 @@ func BenchmarkInspectorOpen1MiB(b *testing.B) {
 		c.Content().Resize(size)
 		c.Capture() // the test driver's software paint: pessimistic
 	}
-	b.ReportMetric(float64(worst.Microseconds())/1000, "worst-ui-ms")
+	if w := u.slowest(1); len(w) == 1 {
+		b.ReportMetric(float64(w[0].wall.Microseconds())/1000, "worst-ui-ms")
+	}
 }
 
 // Scrolling the hex and notation panes of a 1 MiB envelope with its payload shown in full.
@@ -319,5 +334,20 @@ func BenchmarkEditorOpen(b *testing.B) {
 				c.Content().Resize(size)
 			}
 		})
+	}
+}
+
+// One edit from a form (typing a sequence number) in a document with a 1 MiB integrated payload:
+// snapshot for undo, validation, recovery file, tree and findings refresh.
+func BenchmarkEditorEdit1MiB(b *testing.B) {
+	a := test.NewTempApp(b)
+	state := &app.State{Dir: b.TempDir()}
+	s := New(a, state)
+	s.Wait()
+	s.SetDocument(app.NewDocument(bigDocument(b, 1<<20).Envelope(), state))
+	s.editor.Select(pathManifest)
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		s.editor.applyField("Set sequence number", "manifest/sequence", func(env *model.Envelope) { env.Manifest.SequenceNumber = uint64(i) })
 	}
 }

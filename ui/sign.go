@@ -29,7 +29,7 @@ const (
 	exportCMS = "CMS firmware package (.cms)"
 )
 
-var exportKinds = []string{exportEnvelope, exportSevered, exportSource, exportDiag, exportCHeader, exportCMS}
+var exportKinds = []string{exportEnvelope, exportSevered, exportSource, exportDiag, exportCHeader, exportCMS, exportMCUboot}
 
 // exportExt is the file name extension of each export kind.
 func exportExt(kind string) string {
@@ -44,6 +44,8 @@ func exportExt(kind string) string {
 		return ".severed.suit"
 	case exportCMS:
 		return ".cms"
+	case exportMCUboot:
+		return ".signed.bin"
 	}
 	return ".suit"
 }
@@ -63,6 +65,9 @@ type SignRequest struct {
 	Path   string // where to write
 	// Overwrite replaces an existing file at Path (the user said yes to "Replace the file?").
 	Overwrite bool
+	// Firmware and Component: the image file and component of an MCUboot export.
+	Firmware  string
+	Component int
 }
 
 // signForm is the open sign and export dialog (kept for tests).
@@ -133,10 +138,9 @@ func (s *Studio) signDialog() {
 	f.kind = widget.NewSelect(exportKinds, nil)
 	f.kind.SetSelected(exportEnvelope)
 	base := "manifest"
-	dir := "."
+	dir := exportDir(s.doc.Path())
 	if p := s.doc.Path(); p != "" {
 		base = strings.TrimSuffix(strings.TrimSuffix(filepath.Base(p), filepath.Ext(p)), ".suit")
-		dir = filepath.Dir(p)
 	}
 	f.out = widget.NewEntry()
 	f.out.SetText(filepath.Join(dir, base+exportExt(f.kind.Selected)))
@@ -147,7 +151,9 @@ func (s *Studio) signDialog() {
 			cur = strings.TrimSuffix(cur, exportExt(e))
 		}
 		f.out.SetText(cur + exportExt(k))
-		if k == exportCMS {
+		if k == exportMCUboot {
+			note.SetText(mcubootNote)
+		} else if k == exportCMS {
 			note.SetText("The next dialog packages the component's firmware image as an RFC 4108 CMS firmware package, signed with this key (no SUIT manifest).")
 		} else {
 			note.SetText("")
@@ -160,10 +166,10 @@ func (s *Studio) signDialog() {
 	form := widget.NewForm(
 		widget.NewFormItem("Signing key", f.key),
 		widget.NewFormItem("Export as", f.kind),
-		widget.NewFormItem("File", f.out),
+		widget.NewFormItem("File", savePathField(s.Win, f.out, dir)),
 	)
 	f.submit = func() {
-		req := SignRequest{KeyRef: f.key.Selected(), Kind: f.kind.Selected, Path: expandHome(strings.TrimSpace(f.out.Text))}
+		req := SignRequest{KeyRef: f.key.Selected(), Kind: f.kind.Selected, Path: fullPath(f.out.Text, dir)}
 		s.rememberKey(req.KeyRef)
 		if req.Kind == exportCMS {
 			s.ShowCMSExport(req.KeyRef, req.Path)
@@ -189,6 +195,15 @@ func (s *Studio) signDialog() {
 // document too (so that saving keeps it, and the inspector shows it). done, when not nil, runs
 // on the event goroutine afterwards with the error (nil on success).
 func (s *Studio) SignAndExport(req SignRequest, done func(error)) {
+	if req.Kind == exportMCUboot && req.Firmware == "" {
+		if err := s.mcubootFirmware(&req); err != nil {
+			showKeyError(s.Win, "Cannot export for MCUboot", err)
+			if done != nil {
+				done(err)
+			}
+			return
+		}
+	}
 	env := s.doc.Envelope()
 	opts := signer.LoadOptions{PIN: s.pin, Context: context.Background()}
 	s.background(func() func() {

@@ -5,8 +5,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/suit-studio/suit-studio/app"
 	"github.com/suit-studio/suit-studio/codec/suit"
@@ -22,8 +24,9 @@ import (
 type simSend struct {
 	signed        *model.Envelope // the document signed for the run (it was not signed), or nil
 	message       string
-	domain, model string // the device's vendor domain and model, "" = leave the fields
+	domain, model string // the device's vendor and model (names or UUIDs), "" = leave the fields
 	trust         string // a PEM public key file the device trusts, "" = leave the field
+	note          string // where the provisioning came from, for the simulator view
 }
 
 // SendToSimulator runs the document on the built-in simulated device, in the simulator view.
@@ -54,6 +57,7 @@ func (s *Studio) SendToSimulator() {
 				s.editor.status.SetText(res.message)
 			}
 			s.sim.Prefill(res.domain, res.model, res.trust)
+			s.sim.SetProvisionNote(res.note)
 			s.sim.RunOpen()
 		}
 	})
@@ -62,9 +66,34 @@ func (s *Studio) SendToSimulator() {
 // prepareSimSend signs env when it is not signed and ref names a key, and finds the trust anchor
 // and identity to provision the device with. It runs off the event goroutine (a token may ask for
 // its PIN). An envelope that cannot be encoded is left to the simulator view, which says why.
-func prepareSimSend(env *model.Envelope, ref string, trusted []string, tmp string, tmpErr error, opts signer.LoadOptions) (simSend, error) {
-	var res simSend
-	res.domain, res.model, _ = app.IdentityText(env, 0)
+func prepareSimSend(env *model.Envelope, ref string, trusted []string, tmp string, tmpErr error, opts signer.LoadOptions) (res simSend, err error) {
+	var fromText bool
+	res.domain, res.model, fromText = app.IdentityText(env, 0)
+	if !fromText {
+		// The IDs are not derived from the text (or there is none): the device gets the IDs.
+		vendor, class := app.Identity(env)
+		if vendor != nil {
+			res.domain = model.FormatUUID(vendor)
+		}
+		if class != nil {
+			res.model = model.FormatUUID(class)
+		}
+	}
+	defer func() {
+		var parts []string
+		switch {
+		case fromText:
+			parts = append(parts, fmt.Sprintf("vendor %s and model %s (the document's text, which gives its IDs)", res.domain, res.model))
+		case res.domain != "" || res.model != "":
+			parts = append(parts, "the document's vendor and class IDs")
+		}
+		if res.trust != "" {
+			parts = append(parts, "the key that verifies its signature as the trust anchor")
+		}
+		if len(parts) > 0 {
+			res.note = "Provisioned from the open document: " + strings.Join(parts, ", ") + "."
+		}
+	}()
 	data, err := suit.Encode(env)
 	if err != nil {
 		return res, nil

@@ -17,7 +17,13 @@ func iconOpen() fyne.Resource { return theme.FolderOpenIcon() }
 func iconSave() fyne.Resource { return theme.DocumentSaveIcon() }
 func iconUndo() fyne.Resource { return theme.ContentUndoIcon() }
 func iconRedo() fyne.Resource { return theme.ContentRedoIcon() }
-func iconSign() fyne.Resource { return theme.ConfirmIcon() }
+
+// iconSign is a pen over a line: "sign and export" (a check mark would read as "validate").
+func iconSign() fyne.Resource { return theme.NewThemedResource(signIconSVG) }
+
+var signIconSVG = fyne.NewStaticResource("sign.svg", []byte(`<svg xmlns="http://www.w3.org/2000/svg" width="24" height="24" viewBox="0 0 24 24">`+
+	`<path fill="#000000" d="M4 15.6V19h3.4l9.9-9.9-3.4-3.4L4 15.6zm15.7-9.2a.9.9 0 0 0 0-1.3l-2.1-2.1a.9.9 0 0 0-1.3 0l-1.6 1.6 3.4 3.4 1.6-1.6z"/>`+
+	`<path fill="#000000" d="M2 21h20v2H2z"/></svg>`))
 
 // startView is the first screen: new from a template (each explained in a line), open a file,
 // recent files, and documents recovered from a session that ended without saving.
@@ -53,7 +59,7 @@ func newStartView(s *Studio) *startView {
 	body := container.NewVBox(
 		title, intro,
 		v.recovered,
-		widget.NewCard("New from a template", "The draft's examples as starting points; set your vendor, drop your image, sign.", tpl),
+		widget.NewCard("New from a template", "", container.NewVBox(wrapLabel("The draft's examples as starting points; set your vendor, drop your image, sign."), tpl)),
 		widget.NewCard("Open", "", container.NewVBox(open, hint, v.recent)),
 	)
 	v.content = container.NewVScroll(container.NewPadded(body))

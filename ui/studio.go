@@ -13,7 +13,6 @@ import (
 	"runtime"
 	"strings"
 	"sync"
-	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -25,6 +24,7 @@ import (
 
 	"github.com/suit-studio/suit-studio/app"
 	"github.com/suit-studio/suit-studio/model"
+	"github.com/suit-studio/suit-studio/signer"
 )
 
 // AppID is the application ID, as in FyneApp.toml.
@@ -55,11 +55,13 @@ type Studio struct {
 	sim       *SimulatorView
 	push      *PushView
 	keys      *KeyManager
+	publish   *PublishView // publish.go: firmware server, status tracker, fleet
 
-	// TrustedKeys are the PEM public key files the inspector verifies against. They are kept in
-	// the app's preferences between sessions.
+	// TrustedKeys are the key files of the trust store (see trust.go), which the inspector
+	// verifies against.
 	TrustedKeys []string
-	// TrustDir is the trust store the key managers show ("" = signer.DefaultTrustDir).
+	// TrustDir is the trust store of the inspector, the Keys tab and `suit verify`:
+	// signer.DefaultTrustDir.
 	TrustDir string
 
 	pin        *PINDialog     // asks for token PINs (signing, key managers, CMS export)
@@ -68,10 +70,11 @@ type Studio struct {
 	signForm   *signForm      // the last sign and export dialog (tests)
 	cmsExport  *CMSExport     // the last CMS export dialog (tests)
 	themeItems []themeItem    // View > Theme's choices
+	toolTips   []*tipAction   // the toolbar's buttons (tests)
 
-	// onUITask, when set (tests, benchmarks), is told how long each completion of background
-	// work held the event goroutine.
-	onUITask func(what string, d time.Duration)
+	// onUITask, when set (tests, benchmarks), runs each completion of background work (on the
+	// event goroutine), so that it can time it.
+	onUITask func(what string, done func())
 
 	bg sync.WaitGroup // background work in flight, so that tests can wait for it
 	// doneMu serializes the completions of background work. With the real driver they already
@@ -86,11 +89,14 @@ func New(a fyne.App, state *app.State) *Studio {
 	s := &Studio{App: a, State: state, imageFiles: map[int]string{}}
 	s.Win = a.NewWindow("SUIT Studio")
 	s.pin = NewPINDialog(s.Win)
-	s.TrustedKeys = a.Preferences().StringList("trusted-keys")
+	s.TrustDir = signer.DefaultTrustDir(nil)
+	trustErr := s.loadTrusted()
 
 	s.start = newStartView(s)
 	s.editor = newEditorView(s)
 	s.inspector = newInspectorView(s)
+	s.inspector.trustErr = trustErr
+	s.inspector.refreshKeys()
 	encoded := func() ([]byte, error) {
 		if s.doc == nil {
 			return nil, errors.New("no document is open")
@@ -107,14 +113,24 @@ func New(a fyne.App, state *app.State) *Studio {
 	s.push.Wait()
 	kmo := s.keyManagerOptions()
 	kmo.OnUseKey = s.rememberKey
+	kmo.OnTrustChanged = func([]string) {
+		_ = s.loadTrusted()
+		s.inspector.verify()
+	}
 	s.keys = NewKeyManager(s.Win, kmo)
+	s.publish = NewPublishView(s.Win, PublishViewOptions{Envelope: encoded,
+		Prov: func() (app.SimProvisioning, error) { return s.sim.provisioning(s.sim.readProv()) }})
+	// Each view scrolls when the window is smaller than it needs: no view makes the window larger
+	// than the user made it (or than the screen).
+	fit := func(o fyne.CanvasObject) fyne.CanvasObject { return container.NewScroll(o) }
 	s.tabs = container.NewAppTabs(
-		container.NewTabItem("Start", s.start.content),
-		container.NewTabItem("Editor", s.editor.content),
-		container.NewTabItem("Inspector", s.inspector.content),
-		container.NewTabItem("Simulator", s.sim.Content),
-		container.NewTabItem("Push", s.push.Content),
-		container.NewTabItem("Keys", s.keys),
+		container.NewTabItem("Start", fit(s.start.content)),
+		container.NewTabItem("Editor", fit(s.editor.content)),
+		container.NewTabItem("Inspector", fit(s.inspector.content)),
+		container.NewTabItem("Simulator", fit(s.sim.Content)),
+		container.NewTabItem("Push", fit(s.push.Content)),
+		container.NewTabItem("Keys", fit(s.keys)),
+		container.NewTabItem("Publish", fit(s.publish.Content)),
 	)
 	s.tabs.OnSelected = func(t *container.TabItem) {
 		if t.Text == "Inspector" {
@@ -129,6 +145,7 @@ func New(a fyne.App, state *app.State) *Studio {
 	s.Win.SetCloseIntercept(s.quit)
 	s.Win.Resize(fyne.NewSize(1200, 800))
 	s.SetDocument(app.NewDocument(nil, state))
+	s.migrateTrustedKeys()
 	return s
 }
 
@@ -180,17 +197,41 @@ func (s *Studio) ShowView(name string) {
 }
 
 func (s *Studio) toolbar() fyne.CanvasObject {
+	tip := func(icon fyne.Resource, text string, sc fyne.KeyboardShortcut, do func()) *tipAction {
+		if sc != nil {
+			text += " (" + shortcutText(sc) + ")"
+		}
+		a := newTipAction(s.Win, icon, text, do)
+		s.toolTips = append(s.toolTips, a)
+		return a
+	}
 	return widget.NewToolbar(
-		widget.NewToolbarAction(iconNew(), func() { s.ShowView(ViewStart) }),
-		widget.NewToolbarAction(iconOpen(), s.openDialog),
-		widget.NewToolbarAction(iconSave(), s.save),
+		tip(iconNew(), "New from a template", shortcutNew, func() { s.ShowView(ViewStart) }),
+		tip(iconOpen(), "Open a manifest or envelope", shortcutOpen, s.openDialog),
+		tip(iconSave(), "Save", shortcutSave, s.save),
 		widget.NewToolbarSeparator(),
-		widget.NewToolbarAction(iconUndo(), s.undo),
-		widget.NewToolbarAction(iconRedo(), s.redo),
+		tip(iconUndo(), "Undo", shortcutUndo, s.undo),
+		tip(iconRedo(), "Redo", shortcutRedo, s.redo),
 		widget.NewToolbarSeparator(),
-		widget.NewToolbarAction(iconSign(), s.signDialog),
-		widget.NewToolbarAction(theme.MediaPlayIcon(), s.SendToSimulator),
+		tip(iconSign(), "Sign and export", shortcutSign, s.signDialog),
+		tip(theme.MediaPlayIcon(), "Send to the simulator", shortcutSimulate, s.SendToSimulator),
 	)
+}
+
+// shortcutText is how a shortcut is written in a tooltip: "Ctrl+E".
+func shortcutText(sc fyne.KeyboardShortcut) string {
+	var out string
+	m := sc.Mod()
+	if m&fyne.KeyModifierShortcutDefault != 0 || m&fyne.KeyModifierControl != 0 {
+		out += "Ctrl+"
+	}
+	if m&fyne.KeyModifierShift != 0 {
+		out += "Shift+"
+	}
+	if m&fyne.KeyModifierAlt != 0 {
+		out += "Alt+"
+	}
+	return out + string(sc.Key())
 }
 
 func (s *Studio) menu() *fyne.MainMenu {
@@ -208,6 +249,7 @@ func (s *Studio) menu() *fyne.MainMenu {
 		&fyne.MenuItem{Label: "Redo", Action: s.redo, Shortcut: shortcutRedo},
 		fyne.NewMenuItemSeparator(),
 		&fyne.MenuItem{Label: "Find…", Action: s.find, Shortcut: shortcutFind},
+		&fyne.MenuItem{Label: "Encrypt payload…", Action: func() { s.encryptDialog() }},
 	)
 	view := fyne.NewMenu("View",
 		&fyne.MenuItem{Label: "Start", Action: func() { s.ShowView(ViewStart) }, Shortcut: shortcutView1},
@@ -316,10 +358,10 @@ func (s *Studio) background(work func() func()) {
 			fyne.DoAndWait(func() {
 				s.doneMu.Lock()
 				defer s.doneMu.Unlock()
-				t0 := time.Now()
-				done()
 				if f := s.onUITask; f != nil {
-					f("completion of "+runtime.FuncForPC(reflect.ValueOf(work).Pointer()).Name(), time.Since(t0))
+					f("completion of "+runtime.FuncForPC(reflect.ValueOf(work).Pointer()).Name(), done)
+				} else {
+					done()
 				}
 			})
 		}
@@ -501,6 +543,7 @@ func (s *Studio) quit() {
 	s.confirmDiscard(func() {
 		s.doc.Close()
 		s.keys.Close() // logs out of tokens
+		s.publish.Stop()
 		if s.tmp != "" {
 			os.RemoveAll(s.tmp)
 		}
@@ -515,31 +558,6 @@ func (s *Studio) NewFromTemplate(t model.Template) {
 		s.SetDocument(doc)
 		s.ShowView(ViewEditor)
 	})
-}
-
-// AddTrustedKey adds a PEM public key file to the trusted keys.
-func (s *Studio) AddTrustedKey(path string) {
-	for _, k := range s.TrustedKeys {
-		if k == path {
-			return
-		}
-	}
-	s.TrustedKeys = append(s.TrustedKeys, path)
-	s.App.Preferences().SetStringList("trusted-keys", s.TrustedKeys)
-	s.inspector.verify()
-}
-
-// RemoveTrustedKey forgets a trusted key.
-func (s *Studio) RemoveTrustedKey(path string) {
-	out := s.TrustedKeys[:0]
-	for _, k := range s.TrustedKeys {
-		if k != path {
-			out = append(out, k)
-		}
-	}
-	s.TrustedKeys = out
-	s.App.Preferences().SetStringList("trusted-keys", s.TrustedKeys)
-	s.inspector.verify()
 }
 
 func fileExists(path string) bool {

@@ -24,6 +24,7 @@ func newTestStudio(t *testing.T) *Studio {
 	a := test.NewTempApp(t)
 	s := New(a, &app.State{Dir: t.TempDir()})
 	s.Win.Resize(fyne.NewSize(1200, 800))
+	s.useTrustDir(filepath.Join(t.TempDir(), "trust")) // each test its own trust store
 	// No background work of the constructor may still be running when the test starts to act:
 	// the test driver runs completions on their own goroutines.
 	s.Wait()

@@ -11,13 +11,14 @@ import (
 
 	"github.com/suit-studio/suit-studio/app"
 	"github.com/suit-studio/suit-studio/codec/cose"
+	"github.com/suit-studio/suit-studio/model"
 )
 
 func init() {
 	register(&command{
 		name: "encrypt",
 		usage: "encrypt --recipient KEY [--recipient KEY ...] [--alg a128gcm|a256gcm|chacha20-poly1305|a128ctr|a256ctr] " +
-			"[--key-wrap a128kw|a256kw] [--kid ID] -o CIPHERTEXT --info INFO [--write] FIRMWARE",
+			"[--key-wrap a128kw|a256kw] [--profile MTI-PROFILE] [--kid ID] -o CIPHERTEXT --info INFO [--write] FIRMWARE",
 		summary: "encrypt a payload for its recipients (draft-ietf-suit-firmware-encryption) and print the manifest source that installs it",
 		run:     runEncrypt,
 	})
@@ -35,6 +36,7 @@ func runEncrypt(env *cmdEnv, args []string) error {
 	infoF := outputFlag(fs, "info", "write the SUIT_Encryption_Info (COSE_Encrypt) to this file", outF.force)
 	infoOut := infoF.name
 	write := fs.Bool("write", false, "print the source for the write directive (ciphertext in the manifest's content parameter) instead of fetch + copy")
+	profile := fs.String("profile", "", "an MTI profile (draft-ietf-suit-mti), e.g. suit-sha256-esp256-ecdh-a128gcm: sets --alg and checks the recipients")
 	comp := fs.Int("component", 0, "component index the plaintext goes to")
 	staging := fs.Int("staging", 1, "fetch + copy: component index the ciphertext is fetched into")
 	pos, err := parseFlags(fs, args)
@@ -57,6 +59,24 @@ func runEncrypt(env *cmdEnv, args []string) error {
 	}
 	if *out == "" || *infoOut == "" {
 		return usageErr("give -o fw.enc --info fw.encinfo", "encrypt needs -o and --info")
+	}
+	var prof *model.MTIProfile
+	if *profile != "" {
+		if prof = model.MTIProfileByName(*profile); prof == nil {
+			var names []string
+			for _, p := range model.MTIProfiles() {
+				names = append(names, p.Name)
+			}
+			return usageErr("profiles: "+strings.Join(names, ", "), "unknown profile %q", *profile)
+		}
+		for name, id := range app.ContentAlgorithms {
+			if id == prof.Encryption {
+				*algName = name
+			}
+		}
+		if prof.KeyExchange == cose.AlgA256KW {
+			*kw = "a256kw"
+		}
 	}
 	alg, ok := app.ContentAlgorithms[strings.ToLower(*algName)]
 	if !ok {
@@ -82,6 +102,11 @@ func runEncrypt(env *cmdEnv, args []string) error {
 		}
 		specs = append(specs, s)
 	}
+	if prof != nil {
+		if err := app.CheckProfileRecipients(*prof, specs); err != nil {
+			return usageErr("", "%v", err)
+		}
+	}
 	res, err := app.EncryptPayload(app.EncryptRequest{Plaintext: plain, ContentAlg: alg, Recipients: specs})
 	if err != nil {
 		return inputErr(err, "", "encryption failed")
@@ -94,6 +119,9 @@ func runEncrypt(env *cmdEnv, args []string) error {
 	}
 	fmt.Fprintf(env.stderr, "suit: %s encrypted with %s for %d recipient(s): %s (%d bytes), %s (%d bytes)\n",
 		pos[0], res.Algorithm.Name, len(specs), *out, len(res.Ciphertext), *infoOut, len(res.Info))
+	if prof != nil {
+		fmt.Fprintf(env.stdout, "# profile %s: sign with %s\n", prof.Name, prof.Authenticator)
+	}
 	install, integrated := res.SourceSnippet(*infoOut, *out, pos[0], *comp, *staging, *write)
 	fmt.Fprintf(env.stdout, "# under manifest: in a source file for 'suit create'\n%s", install)
 	if integrated != "" {
@@ -111,17 +139,25 @@ func sortedKeys[V any](m map[string]V) []string {
 	return ks
 }
 
-// loadDecryptKeys reads --decrypt-key files.
-func loadDecryptKeys(paths []string) ([]cose.DecryptionKey, error) {
+// loadDecryptKeys reads --decrypt-key files or pkcs11: URIs; call the returned func when done.
+func loadDecryptKeys(env *cmdEnv, refs []string) ([]cose.DecryptionKey, func(), error) {
 	var keys []cose.DecryptionKey
-	for _, p := range paths {
-		k, err := app.LoadDecryptionKey(p)
+	var closers []func()
+	closeAll := func() {
+		for _, c := range closers {
+			c()
+		}
+	}
+	for _, r := range refs {
+		k, c, err := app.OpenDecryptionKey(r, pinOptions(env))
 		if err != nil {
-			return nil, inputErr(err, "give a P-256 or X25519 private key (PEM) or a 16, 24 or 32-byte key-encryption key file", "cannot use --decrypt-key")
+			closeAll()
+			return nil, nil, inputErr(err, "give a P-256 or X25519 private key (PEM), a 16, 24 or 32-byte key-encryption key file, or a pkcs11: URI of a P-256 key with the derive usage", "cannot use --decrypt-key")
 		}
 		keys = append(keys, k)
+		closers = append(closers, c)
 	}
-	return keys, nil
+	return keys, closeAll, nil
 }
 
 // isEncryptionInfo reports whether data is a bare COSE_Encrypt (96) or COSE_Encrypt0 (16).

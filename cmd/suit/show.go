@@ -59,10 +59,11 @@ func runShow(env *cmdEnv, args []string) error {
 		fmt.Fprintln(env.stdout, s)
 		return nil
 	}
-	dk, err := loadDecryptKeys(decKeys)
+	dk, closeKeys, err := loadDecryptKeys(env, decKeys)
 	if err != nil {
 		return err
 	}
+	defer closeKeys()
 	if isEncryptionInfo(data) {
 		var ct []byte
 		if *ciphertext != "" {

@@ -24,9 +24,10 @@ func init() {
 	register(&command{
 		name: "sim",
 		usage: "sim run [--board suit|mcuboot] --trust PUB [--trust PUB ...] [--vendor-domain D --model M | --vendor-id HEX --class-id HEX] " +
-			"[--device-id HEX] [--sequence N] [--image FILE] [--payload URI=FILE ...] [--device-key [KID=]FILE ...] [--component-alias NAME=HEX ...] [--rate N] [--block-size N] [--report URL] [--power-cut-at N] [--tamper OFFSET] [--rollback-to N] [--state DIR] [--json] " +
+			"[--device-id HEX] [--sequence N] [--image FILE] [--payload URI=FILE ...] [--device-key [KID=]FILE ...] [--component-alias NAME=HEX ...] [--rate N] [--block-size N] [--report URL] [--polls N --poll-every D] [--power-cut-at N] [--tamper OFFSET] [--rollback-to N] [--state DIR] [--json] " +
 			"[--hw-type OID --hw-serial HEX --receipt FILE] ENVELOPE|PACKAGE|URI\n" +
-			"       suit sim serve ...",
+			"       suit sim serve ...\n" +
+			"       suit sim fleet --devices N --server URI ...",
 		summary: "simulate a Class 1 device (10 KiB RAM, 100 KiB flash) processing an envelope step by step",
 		run:     runSim,
 	})
@@ -39,6 +40,8 @@ func runSim(env *cmdEnv, args []string) error {
 	switch args[0] {
 	case "run":
 		return simRun(env, args[1:])
+	case "fleet":
+		return simFleet(env, args[1:]) // simnet.go
 	case "serve":
 		if simServeHook == nil {
 			return usageErr("use 'suit sim run' to process an envelope directly", "'suit sim serve' is not available in this build yet")

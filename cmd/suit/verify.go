@@ -1,11 +1,14 @@
 package main
 
-import "github.com/suit-studio/suit-studio/codec/suit"
+import (
+	"github.com/suit-studio/suit-studio/codec/suit"
+	"github.com/suit-studio/suit-studio/signer"
+)
 
 func init() {
 	register(&command{
 		name:    "verify",
-		usage:   "verify --key PUB [--key PUB ...] FILE",
+		usage:   "verify [--key PUB ...] FILE",
 		summary: "check an envelope's manifest digest and signatures (exit 0 authentic, 1 not, 2 unusable input)",
 		run:     runVerify,
 	})
@@ -23,7 +26,19 @@ func runVerify(env *cmdEnv, args []string) error {
 		return usageErr("run 'suit help verify'", "verify takes one FILE")
 	}
 	if len(keys) == 0 {
-		return usageErr("give the signer's public key: suit verify --key public.pem FILE", "no --key given")
+		// The trust store the studio's inspector and Keys tab use.
+		dir := trustDir(env, "")
+		trusted, err := signer.TrustStore{Dir: dir}.List()
+		if err != nil {
+			return err
+		}
+		if len(trusted) == 0 {
+			return usageErr("give the signer's public key: suit verify --key public.pem FILE, or trust it: suit keys trust add public.pem",
+				"no --key given and the trust store %s is empty", dir)
+		}
+		for _, k := range trusted {
+			keys = append(keys, k.Path)
+		}
 	}
 	vk, err := loadVerifyKeys(keys)
 	if err != nil {

@@ -28,4 +28,9 @@
 //
 // The hashed (and signed) region is everything before the unprotected TLV area: header, body
 // and protected TLVs. The unprotected area holds only what cannot be inside the hash.
+//
+// SUIT Studio carries the signed SUIT envelope that describes an image in the protected vendor
+// TLV 0x53A0 (TLVSUITEnvelope), so MCUboot's signature covers it too; the manifest's image-digest
+// and image-size describe the body (Image.Body), the part of the image that does not depend on
+// the envelope.
 package mcuboot

@@ -289,7 +289,7 @@ func Sign(firmware []byte, key crypto.Signer, o Options) ([]byte, error) {
 			return nil, fmt.Errorf("%w: image size (0x%x) + trailer (0x%x) exceeds the slot size 0x%x", ErrTooLarge, len(payload), tsize, o.SlotSize)
 		}
 		if o.Pad {
-			payload = o.padTo(payload, tsize)
+			payload = o.padTo(payload)
 		}
 	}
 	return payload, nil
@@ -297,7 +297,7 @@ func Sign(firmware []byte, key crypto.Signer, o Options) ([]byte, error) {
 
 // padTo is imgtool's pad_to: erased bytes up to the slot size, the boot magic last, and
 // image_ok = 0x01 for a confirmed image.
-func (o *Options) padTo(payload []byte, tsize int) []byte {
+func (o *Options) padTo(payload []byte) []byte {
 	start := len(payload)
 	for len(payload) < o.SlotSize {
 		payload = append(payload, o.erased())
@@ -310,7 +310,6 @@ func (o *Options) padTo(payload []byte, tsize int) []byte {
 			payload[idx] = 0x01
 		}
 	}
-	_ = tsize
 	return payload
 }
 

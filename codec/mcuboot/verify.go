@@ -119,7 +119,7 @@ func Verify(b []byte, pub crypto.PublicKey) (*Verification, *Image, error) {
 			continue
 		}
 		v.SignaturePresent = true
-		if v.SignatureOK = s.verify(pub, region, digest, t.Value, v.Pure); v.SignatureOK {
+		if v.SignatureOK = s.verify(pub, region, digest, hashFn == s.hash, t.Value, v.Pure); v.SignatureOK {
 			break
 		}
 	}
@@ -134,16 +134,24 @@ func Verify(b []byte, pub crypto.PublicKey) (*Verification, *Image, error) {
 	return v, im, nil
 }
 
-func (s *scheme) verify(pub crypto.PublicKey, region, digest, sig []byte, pure bool) bool {
+// verify checks sig over region; digest is the region's hash, reused when sameHash says it was
+// made with the scheme's own hash function.
+func (s *scheme) verify(pub crypto.PublicKey, region, digest []byte, sameHash bool, sig []byte, pure bool) bool {
+	own := func() []byte {
+		if sameHash && digest != nil {
+			return digest
+		}
+		return s.sum(region)
+	}
 	switch p := pub.(type) {
 	case *ecdsa.PublicKey:
 		// Signatures padded for MCUboot < 1.5 carry zeros after the DER (imgtool strips them).
 		if len(sig) >= 2 && int(sig[1])+2 <= len(sig) {
 			sig = sig[:int(sig[1])+2]
 		}
-		return ecdsa.VerifyASN1(p, s.sum(region), sig)
+		return ecdsa.VerifyASN1(p, own(), sig)
 	case *rsa.PublicKey:
-		return rsa.VerifyPSS(p, crypto.SHA256, s.sum(region), sig, pssOptions) == nil
+		return rsa.VerifyPSS(p, crypto.SHA256, own(), sig, pssOptions) == nil
 	case ed25519.PublicKey:
 		if pure {
 			return ed25519.Verify(p, region, sig)

@@ -8,11 +8,12 @@ import (
 	"testing"
 
 	"github.com/suit-studio/suit-studio/codec/cose"
+	"github.com/suit-studio/suit-studio/model"
 )
 
 // buildSigned builds an envelope from a source (files relative to a temp dir holding files) and
 // signs it with the spec's key.
-func buildSigned(t *testing.T, src string, files map[string][]byte) []byte {
+func buildSigned(t testing.TB, src string, files map[string][]byte) []byte {
 	t.Helper()
 	dir := t.TempDir()
 	for n, b := range files {
@@ -321,7 +322,7 @@ integrated-payloads:
 	}
 }
 
-func writeFiles(t *testing.T, files map[string][]byte) string {
+func writeFiles(t testing.TB, files map[string][]byte) string {
 	dir := t.TempDir()
 	for n, b := range files {
 		if err := os.WriteFile(filepath.Join(dir, n), b, 0o600); err != nil {
@@ -350,5 +351,59 @@ func TestVerifyIntegratedDependency(t *testing.T) {
 	v, _ = Verify(out, nil)
 	if p := payloadResult(t, v, "#dependent.suit"); p.Status != PayloadMismatch {
 		t.Fatalf("altered dependency: %+v", p)
+	}
+}
+
+// Every carried severed member is checked and a mismatch named, even when several are altered.
+func TestVerifyEverySeveredMember(t *testing.T) {
+	data := readHex(t, filepath.Join(vectorsDir(t), "example2.hex"))
+	re, err := SplitEnvelope(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []int64{20, 23} { // install, text
+		m := re.Member(key)
+		if m == nil {
+			t.Fatalf("example 2 carries no member %d", key)
+		}
+		m[len(m)-1] ^= 1
+	}
+	v := verifySpec(t, re.Bytes())
+	if v.Authentic {
+		t.Fatal("altered severed members: authentic")
+	}
+	bad := map[string]bool{}
+	for _, m := range v.Members {
+		if m.Present && !m.DigestOK {
+			bad[m.Name] = true
+			if !strings.Contains(m.Reason, "hashes to") {
+				t.Errorf("%s: %q", m.Name, m.Reason)
+			}
+		}
+	}
+	if !bad["install"] || !bad["text"] || len(bad) != 2 {
+		t.Fatalf("mismatching members reported: %v (%+v)", bad, v.Members)
+	}
+}
+
+// A manifest built to make the analysis explode (many components, nested alternatives) is cut
+// short: its payload is "not checked", never authentic, and verification still ends.
+func TestVerifyIntegratedPayloadBudget(t *testing.T) {
+	m := &model.Manifest{Version: 1, SequenceNumber: 1}
+	for i := range 400 {
+		m.Common.Components = append(m.Common.Components, model.ComponentID{[]byte{byte(i), byte(i >> 8)}})
+	}
+	alt := model.Seq(model.SetIndex(0), model.Override(model.UintParam(model.ParamComponentSlot, 0)))
+	var cmds []model.Command
+	for range 40 {
+		cmds = append(cmds, model.TryEach(alt, alt, alt, alt), model.Command{Label: model.DirSetComponentIndex, Index: &model.ComponentIndex{All: true}})
+	}
+	cmds = append(cmds, model.Override(model.Parameter{Label: model.ParamURI, Value: model.Value{Kind: model.KindText, Text: "#fw"}}), model.Command{Label: model.DirFetch, Policy: 2}, model.Cond(model.CondImageMatch, 15))
+	m.Install.Present = true
+	m.Install.Seq = model.Seq(cmds...)
+	env := &model.Envelope{Manifest: m, Integrated: []model.IntegratedPayload{{Key: "#fw", Data: []byte("x")}}}
+	res := CheckPayloads(env)
+	if len(res) != 1 || res[0].Status != PayloadNotChecked || !strings.Contains(res[0].Reason, "too large") {
+		t.Fatalf("%+v", res)
 	}
 }

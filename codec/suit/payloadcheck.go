@@ -2,6 +2,7 @@ package suit
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"sort"
 	"strings"
@@ -54,6 +55,9 @@ type PayloadResult struct {
 // maxPaths bounds the number of paths through try-each alternatives the analysis follows.
 const maxPaths = 256
 
+// maxWork bounds the analysis: component parameter sets touched, over all paths and commands.
+const maxWork = 1 << 20
+
 // maxDependencyDepth bounds the recursion into integrated dependencies.
 const maxDependencyDepth = 4
 
@@ -69,7 +73,9 @@ type payloadCheck struct {
 
 // pathState is the processor's state along one path through the manifest's sequences.
 type pathState struct {
+	// params are shared between the paths forked from one another until one writes (copy on write).
 	params  []map[int64]model.Value
+	owned   []bool
 	content []string // integrated payload key stored in each component ("" when none)
 	current []int
 	facts   map[[2]int64]string // device properties this path assumes (condition, component) -> value
@@ -78,22 +84,42 @@ type pathState struct {
 
 func (s *pathState) clone() *pathState {
 	c := &pathState{
-		params:  make([]map[int64]model.Value, len(s.params)),
+		params:  append([]map[int64]model.Value(nil), s.params...),
+		owned:   make([]bool, len(s.params)),
 		content: append([]string(nil), s.content...),
 		current: append([]int(nil), s.current...),
 		facts:   make(map[[2]int64]string, len(s.facts)),
 		trail:   append([]string(nil), s.trail...),
 	}
-	for i, m := range s.params {
-		c.params[i] = make(map[int64]model.Value, len(m))
-		for k, v := range m {
-			c.params[i][k] = v
-		}
+	// Neither copy may now write the shared parameter sets in place.
+	for i := range s.owned {
+		s.owned[i] = false
 	}
 	for k, v := range s.facts {
 		c.facts[k] = v
 	}
 	return c
+}
+
+// set writes a parameter of component i, copying its set first when it is shared.
+func (s *pathState) set(i int, label int64, v model.Value) {
+	if !s.owned[i] {
+		m := make(map[int64]model.Value, len(s.params[i])+1)
+		for k, x := range s.params[i] {
+			m[k] = x
+		}
+		s.params[i] = m
+		s.owned[i] = true
+	}
+	s.params[i][label] = v
+}
+
+// clearParams empties every parameter set (a new procedure).
+func (s *pathState) clearParams() {
+	for i := range s.params {
+		s.params[i] = map[int64]model.Value{}
+		s.owned[i] = true
+	}
 }
 
 type payloadAnalysis struct {
@@ -105,8 +131,11 @@ type payloadAnalysis struct {
 	fetched  map[string]string // where each payload is first fetched
 	// unsure is why a payload that no check matched may still be checked in a way this analysis
 	// cannot follow.
-	unsure []string
-	depth  int
+	unsure  []string
+	depth   int
+	work    int // parameter sets touched so far
+	digests map[digestKey]digestResult
+	gaveUp  bool // maxWork reached: the analysis stopped
 }
 
 // CheckPayloads finds, for every integrated payload of env, the image-match conditions that would
@@ -122,7 +151,7 @@ func checkPayloads(env *model.Envelope, depth int) []PayloadResult {
 		return nil
 	}
 	m := env.Manifest
-	a := &payloadAnalysis{env: env, deps: map[int]bool{}, payloads: map[string][]byte{}, checks: map[string][]payloadCheck{}, fetched: map[string]string{}, depth: depth}
+	a := &payloadAnalysis{env: env, deps: map[int]bool{}, payloads: map[string][]byte{}, checks: map[string][]payloadCheck{}, fetched: map[string]string{}, depth: depth, digests: map[digestKey]digestResult{}}
 	a.ncomp = len(m.Common.Components)
 	for _, d := range m.Common.Dependencies {
 		a.deps[int(d.Index)] = true
@@ -148,10 +177,8 @@ type section struct {
 }
 
 func (a *payloadAnalysis) fresh() *pathState {
-	s := &pathState{params: make([]map[int64]model.Value, a.ncomp), content: make([]string, a.ncomp), facts: map[[2]int64]string{}}
-	for i := range s.params {
-		s.params[i] = map[int64]model.Value{}
-	}
+	s := &pathState{params: make([]map[int64]model.Value, a.ncomp), owned: make([]bool, a.ncomp), content: make([]string, a.ncomp), facts: map[[2]int64]string{}}
+	s.clearParams()
 	if a.ncomp == 1 {
 		s.current = []int{0}
 	}
@@ -173,9 +200,7 @@ func (a *payloadAnalysis) run() {
 	// The invocation procedure starts with cleared parameters; the components keep what the update
 	// procedure stored.
 	for _, s := range states {
-		for i := range s.params {
-			s.params[i] = map[int64]model.Value{}
-		}
+		s.clearParams()
 		s.current = nil
 		if a.ncomp == 1 {
 			s.current = []int{0}
@@ -214,6 +239,9 @@ func (a *payloadAnalysis) sequence(s *model.CommandSequence, name string, states
 	for i := range s.Commands {
 		var next []*pathState
 		for _, st := range states {
+			if !a.spend(1 + len(st.current)) {
+				return nil
+			}
 			next = append(next, a.command(&s.Commands[i], name, st)...)
 			if len(next) > maxPaths {
 				a.unsure = append(a.unsure, fmt.Sprintf("the manifest has more than %d paths through its try-each alternatives; only the first were followed", maxPaths))
@@ -234,8 +262,24 @@ func where(st *pathState, name string, comp int) string {
 	return fmt.Sprintf("%s, component %d", w, comp)
 }
 
+// valueKey identifies a parameter value (for comparing the values two conditions assume).
 func valueKey(v model.Value) string {
-	return fmt.Sprintf("%d|%x|%t|%d|%d|%t|%q|%x", v.Kind, v.Bytes, v.PEN, v.Uint, v.Int, v.Bool, v.Text, v.Raw)
+	b := make([]byte, 0, 32)
+	b = append(b, byte(v.Kind), boolByte(v.PEN), boolByte(v.Bool))
+	b = binary.BigEndian.AppendUint64(b, v.Uint)
+	b = binary.BigEndian.AppendUint64(b, uint64(v.Int))
+	for _, f := range [][]byte{v.Bytes, []byte(v.Text), v.Raw} {
+		b = binary.BigEndian.AppendUint32(b, uint32(len(f)))
+		b = append(b, f...)
+	}
+	return string(b)
+}
+
+func boolByte(b bool) byte {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // command applies one command to st and returns the states that follow (none when the path fails).
@@ -270,7 +314,7 @@ func (a *payloadAnalysis) command(c *model.Command, name string, st *pathState) 
 				if _, set := st.params[i][p.Label]; set && c.Label == model.DirSetParameters {
 					continue
 				}
-				st.params[i][p.Label] = p.Value
+				st.set(i, p.Label, p.Value)
 			}
 		}
 		return []*pathState{st}
@@ -280,7 +324,7 @@ func (a *payloadAnalysis) command(c *model.Command, name string, st *pathState) 
 				return nil
 			}
 			for _, p := range e.Params {
-				st.params[e.Index][p.Label] = p.Value
+				st.set(int(e.Index), p.Label, p.Value)
 			}
 		}
 		return []*pathState{st}
@@ -292,7 +336,7 @@ func (a *payloadAnalysis) command(c *model.Command, name string, st *pathState) 
 			for _, i := range st.current {
 				for _, l := range e.Labels {
 					if v, ok := st.params[e.Index][l]; ok {
-						st.params[i][l] = v
+						st.set(i, l, v)
 					}
 				}
 			}
@@ -330,7 +374,11 @@ func (a *payloadAnalysis) command(c *model.Command, name string, st *pathState) 
 				return nil
 			}
 			j := int(src.Uint)
-			if c.Label == model.DirCopy {
+			if _, decrypts := st.params[i][model.ParamEncryptionInfo]; decrypts && c.Label == model.DirCopy {
+				// draft-ietf-suit-firmware-encryption: the copy decrypts, so the component holds
+				// the plaintext, not the payload's bytes.
+				st.content[i] = ""
+			} else if c.Label == model.DirCopy {
 				st.content[i] = st.content[j]
 			} else {
 				st.content[i], st.content[j] = st.content[j], st.content[i]
@@ -365,7 +413,7 @@ func (a *payloadAnalysis) command(c *model.Command, name string, st *pathState) 
 				}
 			}
 			a.checks[key] = append(a.checks[key], chk)
-			if ok, _, _ := a.evaluate(key, chk); !ok {
+			if !a.passes(key, chk) {
 				return nil // the condition fails: this path ends
 			}
 		}
@@ -398,8 +446,15 @@ func (a *payloadAnalysis) command(c *model.Command, name string, st *pathState) 
 		for _, i := range cur {
 			var next []*pathState
 			for _, s := range states {
+				if !a.spend(1) {
+					return nil
+				}
 				s.current = []int{i}
 				next = append(next, a.nested(c, name, s)...)
+			}
+			if len(next) > maxPaths {
+				a.unsure = append(a.unsure, fmt.Sprintf("the manifest has more than %d paths through its try-each alternatives; only the first were followed", maxPaths))
+				next = next[:maxPaths]
 			}
 			states = next
 		}
@@ -413,6 +468,20 @@ func (a *payloadAnalysis) command(c *model.Command, name string, st *pathState) 
 	return []*pathState{st}
 }
 
+// spend accounts for n units of work; false once the budget is exhausted (the analysis stops and
+// says so).
+func (a *payloadAnalysis) spend(n int) bool {
+	if a.gaveUp {
+		return false
+	}
+	if a.work += n; a.work > maxWork {
+		a.gaveUp = true
+		a.unsure = append(a.unsure, "the manifest is too large to follow (its sequences and alternatives exceed this tool's budget)")
+		return false
+	}
+	return true
+}
+
 // nested runs the sub-sequences of try-each (each alternative on its own copy of the state) or
 // run-sequence.
 func (a *payloadAnalysis) nested(c *model.Command, name string, st *pathState) []*pathState {
@@ -424,6 +493,9 @@ func (a *payloadAnalysis) nested(c *model.Command, name string, st *pathState) [
 	}
 	var out []*pathState
 	for j, alt := range c.Sequences {
+		if !a.spend(1 + 2*len(st.params)) { // the copy of the per-component slices
+			return nil
+		}
 		s := st.clone()
 		s.trail = append(s.trail, fmt.Sprintf("try-each alternative %d", j+1))
 		res := a.sequence(alt, name, []*pathState{s})
@@ -448,14 +520,10 @@ func (a *payloadAnalysis) evaluate(key string, chk payloadCheck) (ok bool, reaso
 		return true, "the image-digest at " + chk.where + " is not a SUIT_Digest this tool reads", false
 	}
 	what := "hashes"
-	var got []byte
-	var err error
 	if chk.dependency {
 		what = "has a manifest that hashes"
-		got, err = a.dependencyDigest(data, chk.digest.Alg)
-	} else {
-		got, err = digestBytes(chk.digest.Alg, data)
 	}
+	got, err := a.digestOf(key, chk.digest.Alg, chk.dependency)
 	if err != nil {
 		return true, fmt.Sprintf("cannot be checked at %s: %v", chk.where, err), false
 	}
@@ -474,6 +542,50 @@ func (a *payloadAnalysis) evaluate(key string, chk payloadCheck) (ok bool, reaso
 		s += " and image-size"
 	}
 	return true, s + " at " + chk.where, true
+}
+
+// passes is evaluate without the words: whether the condition holds on this path (a check that
+// cannot be made is assumed to pass, and reported later).
+func (a *payloadAnalysis) passes(key string, chk payloadCheck) bool {
+	data := a.payloads[key]
+	switch {
+	case chk.isContent:
+		return bytes.Equal(data, chk.content)
+	case chk.digest == nil:
+		return true
+	}
+	got, err := a.digestOf(key, chk.digest.Alg, chk.dependency)
+	if err != nil {
+		return true
+	}
+	return bytes.Equal(got, chk.digest.Bytes) && (chk.size == nil || *chk.size == uint64(len(data)))
+}
+
+type digestKey struct {
+	key        string
+	alg        int64
+	dependency bool
+}
+
+type digestResult struct {
+	b   []byte
+	err error
+}
+
+// digestOf computes (once) the digest of a payload, or of its manifest for a dependency.
+func (a *payloadAnalysis) digestOf(key string, alg int64, dependency bool) ([]byte, error) {
+	k := digestKey{key, alg, dependency}
+	if r, ok := a.digests[k]; ok {
+		return r.b, r.err
+	}
+	var r digestResult
+	if dependency {
+		r.b, r.err = a.dependencyDigest(a.payloads[key], alg)
+	} else {
+		r.b, r.err = digestBytes(alg, a.payloads[key])
+	}
+	a.digests[k] = r
+	return r.b, r.err
 }
 
 // dependencyDigest is the identity of an integrated dependency: the digest of its manifest.

@@ -62,7 +62,8 @@ func ParseSourceWith(src []byte, opts SourceOptions) (*model.Envelope, error) {
 	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(src, &doc); err != nil {
-		return nil, &SourceError{Line: 1, Column: 1, Path: "source", Msg: "not valid YAML or JSON: " + err.Error(), Hint: "check indentation and quoting"}
+		line, msg := yamlError(err)
+		return nil, &SourceError{Line: line, Column: 1, Path: "source", Msg: "not valid YAML or JSON: " + msg, Hint: "check indentation and quoting"}
 	}
 	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
 		return nil, &SourceError{Line: 1, Column: 1, Path: "source", Msg: "the source is empty", Hint: "start from 'suit show --source' of an example, or a template in the studio"}
@@ -103,11 +104,11 @@ func (p *parser) fields(n *yaml.Node, path string, allowed ...string) ([][2]*yam
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		if seen[k.Value] {
-			return nil, p.fail(k, path, "remove one of them", "%q appears twice", k.Value)
+			return nil, p.fail(k, path, "remove one of them", "%s appears twice", excerpt(k.Value))
 		}
 		seen[k.Value] = true
 		if allowed != nil && !contains(allowed, k.Value) {
-			return nil, p.fail(k, path, "known fields here: "+strings.Join(allowed, ", "), "unknown field %q", k.Value)
+			return nil, p.fail(k, path, "known fields here: "+strings.Join(allowed, ", "), "unknown field %s", excerpt(k.Value))
 		}
 		if v.Kind == yaml.AliasNode {
 			v = v.Alias
@@ -136,7 +137,7 @@ func nodeKind(n *yaml.Node) string {
 		if n.Tag == "!!null" {
 			return "null"
 		}
-		return fmt.Sprintf("%q", n.Value)
+		return excerpt(n.Value)
 	}
 	return "something else"
 }
@@ -149,7 +150,7 @@ func (p *parser) uint(n *yaml.Node, path string) (uint64, error) {
 	}
 	v, err := strconv.ParseUint(strings.ReplaceAll(n.Value, "_", ""), 0, 64)
 	if err != nil {
-		return 0, p.fail(n, path, "", "expected an unsigned integer, found %q", n.Value)
+		return 0, p.fail(n, path, "", "expected an unsigned integer, found %s", excerpt(n.Value))
 	}
 	return v, nil
 }
@@ -160,7 +161,7 @@ func (p *parser) int(n *yaml.Node, path string) (int64, error) {
 	}
 	v, err := strconv.ParseInt(strings.ReplaceAll(n.Value, "_", ""), 0, 64)
 	if err != nil {
-		return 0, p.fail(n, path, "", "expected an integer, found %q", n.Value)
+		return 0, p.fail(n, path, "", "expected an integer, found %s", excerpt(n.Value))
 	}
 	return v, nil
 }
@@ -187,7 +188,7 @@ func (p *parser) hexBytes(n *yaml.Node, path string) ([]byte, error) {
 	s := strings.Join(strings.Fields(n.Value[2:len(n.Value)-1]), "")
 	b, err := hex.DecodeString(s)
 	if err != nil {
-		return nil, p.fail(n, path, "use an even number of hex digits", "bad hex in %s: %v", n.Value, err)
+		return nil, p.fail(n, path, "use an even number of hex digits", "bad hex in %s: %v", excerpt(n.Value), err)
 	}
 	return b, nil
 }
@@ -394,7 +395,7 @@ func (p *parser) digestAlg(n *yaml.Node, path string) (int64, error) {
 	}
 	v, err := p.int(n, path)
 	if err != nil {
-		return 0, p.fail(n, path, "use sha-256, sha-384, sha-512, shake128, shake256 or a COSE algorithm number", "unknown digest algorithm %q", n.Value)
+		return 0, p.fail(n, path, "use sha-256, sha-384, sha-512, shake128, shake256 or a COSE algorithm number", "unknown digest algorithm %s", excerpt(n.Value))
 	}
 	return v, nil
 }
@@ -825,7 +826,7 @@ func paramNames() []string {
 func (p *parser) command(k, v *yaml.Node, path string) (*model.Command, error) {
 	label, ok := commandLabel(k.Value)
 	if !ok {
-		return nil, p.fail(k, path, suggest(k.Value, commandNames()), "unknown command %q", k.Value)
+		return nil, p.fail(k, path, suggest(k.Value, commandNames()), "unknown command %s", excerpt(k.Value))
 	}
 	path = path + "/" + model.CommandName(label)
 	cmd := &model.Command{Label: label}
@@ -897,7 +898,7 @@ func (p *parser) command(k, v *yaml.Node, path string) (*model.Command, error) {
 			for _, l := range f[1].Content {
 				lb, ok := paramLabel(l.Value)
 				if !ok {
-					return nil, p.fail(l, path, suggest(l.Value, paramNames()), "unknown parameter %q", l.Value)
+					return nil, p.fail(l, path, suggest(l.Value, paramNames()), "unknown parameter %s", excerpt(l.Value))
 				}
 				e.Labels = append(e.Labels, lb)
 			}
@@ -922,7 +923,7 @@ func (p *parser) policy(n *yaml.Node, path string) (model.ReportingPolicy, error
 		for _, e := range n.Content {
 			b, ok := policyBits[e.Value]
 			if !ok {
-				return 0, p.fail(e, path, "use record-on-success, record-on-failure, sysinfo-on-success, sysinfo-on-failure", "unknown reporting policy bit %q", e.Value)
+				return 0, p.fail(e, path, "use record-on-success, record-on-failure, sysinfo-on-success, sysinfo-on-failure", "unknown reporting policy bit %s", excerpt(e.Value))
 			}
 			rp |= b
 		}
@@ -995,7 +996,7 @@ func (p *parser) params(n *yaml.Node, path string) ([]model.Parameter, error) {
 		}
 		label, ok := paramLabel(k.Value)
 		if !ok {
-			return nil, p.fail(k, path, suggest(k.Value, paramNames()), "unknown parameter %q", k.Value)
+			return nil, p.fail(k, path, suggest(k.Value, paramNames()), "unknown parameter %s", excerpt(k.Value))
 		}
 		val, err := p.value(label, v, path+"/"+model.ParamName(label), fs)
 		if err != nil {
@@ -1175,7 +1176,7 @@ func (p *parser) textEntry(k, v *yaml.Node, path string, names map[int64]string)
 		for _, n := range names {
 			known = append(known, n)
 		}
-		return model.TextEntry{}, p.fail(k, path, suggest(k.Value, known), "unknown text field %q", k.Value)
+		return model.TextEntry{}, p.fail(k, path, suggest(k.Value, known), "unknown text field %s", excerpt(k.Value))
 	}
 	s, err := p.str(v, path+"/"+k.Value)
 	return model.TextEntry{Key: key, Text: s}, err

@@ -85,27 +85,35 @@ func Verify(data []byte, keys []VerifyKey) (*Verification, error) {
 	for i, blk := range auth.Blocks {
 		v.Blocks = append(v.Blocks, verifyBlock(i+1, blk, payload, keys))
 	}
-	// Severed members.
-	env, derr := Decode(data)
-	if derr != nil && !errors.Is(derr, ErrDigestMismatch) {
+	// Severed members: each carried one is checked against its digest in the manifest; one that
+	// does not match is reported by name and set aside, so that the others (and the payloads the
+	// remaining sequences check) are still verified.
+	env, bad, derr := decodeSettingAsideSevered(re, data)
+	if derr != nil {
 		return nil, derr
 	}
-	if env != nil {
-		all := severances(env.Manifest)
-		for _, name := range SeverableMembers {
-			e := all[name]
-			if !e.s.Severed {
-				continue
-			}
-			v.Members = append(v.Members, MemberResult{Name: name, Severed: true, Present: e.s.Present, DigestOK: e.s.Present,
-				Reason: map[bool]string{true: "carried, digest matches", false: "not carried in this envelope (severed)"}[e.s.Present]})
-		}
-	} else {
-		var de *DecodeError
-		errors.As(derr, &de)
-		v.Members = append(v.Members, MemberResult{Name: de.Path, Severed: true, Present: true, DigestOK: false, Reason: de.Err.Error()})
+	badNames := map[string]bool{}
+	for _, m := range bad {
+		badNames[m.Name] = true
 	}
-	if env != nil {
+	all := severances(env.Manifest)
+	for _, name := range SeverableMembers {
+		e := all[name]
+		if badNames[name] {
+			for _, m := range bad {
+				if m.Name == name {
+					v.Members = append(v.Members, m)
+				}
+			}
+			continue
+		}
+		if !e.s.Severed {
+			continue
+		}
+		v.Members = append(v.Members, MemberResult{Name: name, Severed: true, Present: e.s.Present, DigestOK: e.s.Present,
+			Reason: map[bool]string{true: "carried, digest matches", false: "not carried in this envelope (severed)"}[e.s.Present]})
+	}
+	{
 		for _, u := range env.Unknown {
 			v.Unauthenticated = append(v.Unauthenticated, fmt.Sprintf("envelope member with key %x", u.Key))
 		}
@@ -262,38 +270,6 @@ func StripAuthBlocks(data []byte) ([]byte, error) {
 	return re.Bytes(), nil
 }
 
-// manifestURIs collects every uri parameter value set anywhere in the manifest.
-func manifestURIs(m *model.Manifest) map[string]bool {
-	out := map[string]bool{}
-	var walk func(s *model.CommandSequence)
-	params := func(ps []model.Parameter) {
-		for _, p := range ps {
-			if p.Label == model.ParamURI && p.Value.Kind == model.KindText {
-				out[p.Value.Text] = true
-			}
-		}
-	}
-	walk = func(s *model.CommandSequence) {
-		if s == nil {
-			return
-		}
-		for _, c := range s.Commands {
-			params(c.Params)
-			for _, e := range c.Multiple {
-				params(e.Params)
-			}
-			for _, sub := range c.Sequences {
-				walk(sub)
-			}
-		}
-	}
-	for _, s := range []*model.CommandSequence{m.Common.SharedSequence, m.PayloadFetch.Seq, m.Install.Seq, m.DependencyResolution.Seq,
-		m.CandidateVerification.Seq, m.Validate, m.Load, m.Invoke, m.Uninstall} {
-		walk(s)
-	}
-	return out
-}
-
 // Scope says what the verdict covers: the manifest (with its severed members), and which
 // integrated payloads were checked against the manifest's image digests.
 func (v *Verification) Scope() string {
@@ -329,4 +305,37 @@ func (v *Verification) Scope() string {
 		s += "; NOT covered: integrated payload " + strings.Join(not, ", ")
 	}
 	return s
+}
+
+// decodeSettingAsideSevered decodes an envelope; a severed member whose digest does not match the
+// manifest is reported (by name, with both digests) and removed, and decoding goes on without it.
+func decodeSettingAsideSevered(re *RawEnvelope, data []byte) (*model.Envelope, []MemberResult, error) {
+	var bad []MemberResult
+	for range len(SeverableMembers) + 1 {
+		env, err := Decode(data)
+		if err == nil {
+			return env, bad, nil
+		}
+		var de *DecodeError
+		if !errors.Is(err, ErrDigestMismatch) || !errors.As(err, &de) {
+			return nil, nil, err
+		}
+		key, ok := severableKey(strings.TrimPrefix(de.Path, "envelope/"))
+		if !ok || re.Member(key) == nil {
+			return nil, nil, err
+		}
+		bad = append(bad, MemberResult{Name: severableName(key), Severed: true, Present: true, DigestOK: false, Reason: de.Err.Error()})
+		re.Delete(key)
+		data = re.Bytes()
+	}
+	return nil, nil, errors.New("severed members: too many mismatches")
+}
+
+func severableKey(name string) (int64, bool) {
+	for _, k := range []int64{model.EnvPayloadFetch, model.EnvInstall, model.EnvText, model.EnvDependencyResolution, model.EnvCandidateVerification, model.EnvCoswid} {
+		if severableName(k) == name {
+			return k, true
+		}
+	}
+	return 0, false
 }

@@ -1,0 +1,15 @@
+package ui
+
+import (
+	"syscall"
+	"time"
+)
+
+// threadCPU is the processor time the calling thread has used (RUSAGE_THREAD), user and system.
+func threadCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(1 /* RUSAGE_THREAD */, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
