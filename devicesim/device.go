@@ -55,6 +55,7 @@ func (c Config) withDefaults() Config {
 	def(&c.MaxTrust, 4)
 	def(&c.MaxCommands, 2000)
 	def(&c.MaxDependencyDepth, 2)
+	c.Policy = c.Policy.clone() // each device owns its policy (set-version writes it)
 	return c
 }
 

@@ -584,3 +584,25 @@ func (p *proc) applySetVersion() {
 		p.pass(-1, "set-version", fmt.Sprintf("%s now at %s", strings.Join(names, ", "), FormatVersion(p.td.setVer)))
 	}
 }
+
+func (p *Policy) clone() *Policy {
+	if p == nil {
+		return nil
+	}
+	c := *p
+	if p.BatteryMWh != nil {
+		v := *p.BatteryMWh
+		c.BatteryMWh = &v
+	}
+	c.Versions = map[string][]int64{}
+	for k, v := range p.Versions {
+		c.Versions[k] = append([]int64(nil), v...)
+	}
+	return &c
+}
+
+// SetPolicy replaces the device's policy (nil = it knows nothing: no battery gauge, no clock).
+func (d *Device) SetPolicy(p *Policy) { d.cfg.Policy = p }
+
+// Policy returns the device's policy (nil when none was set).
+func (d *Device) Policy() *Policy { return d.cfg.Policy }

@@ -66,11 +66,11 @@ func TestUpdateManagementApplies(t *testing.T) {
 			t.Errorf("log lacks %q:\n%s", want, log)
 		}
 	}
-	if got := pol.Versions["00"]; !reflect.DeepEqual(got, []int64{1, 3, 0}) {
+	if got := d.Policy().Versions["00"]; !reflect.DeepEqual(got, []int64{1, 3, 0}) {
 		t.Errorf("installed version after set-version: %v, want [1 3 0]", got)
 	}
 	// The version condition now sees 1.3.0: the same manifest asking for < 1.3 is refused.
-	d2 := provisioned(t, Config{Policy: pol}, imgF, 0)
+	d2 := provisioned(t, Config{Policy: d.Policy()}, imgF, 0)
 	env := umEnvelope(t, cU(20), cMap(cU(28), versionParam(5, 1, 3)), cU(28), cU(15))
 	if rec, log := runLogged(t, d2, env, Payloads{"http://example.com/file.bin": imgA}); rec.Outcome != Refused || !strings.Contains(rec.Reason, "installed 1.3.0 is not < 1.3") {
 		t.Fatalf("%s: %s\n%s", rec.Outcome, rec.Reason, log)
