@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/suit-studio/suit-studio/codec/suit"
@@ -109,6 +110,7 @@ type Document struct {
 	recoveryID string
 	// RecoveryErr is the last error writing the recovery file (nil when it worked), shown by the UI.
 	RecoveryErr error
+	rec         recoveryWriter
 
 	listeners []func()
 }
@@ -526,25 +528,107 @@ func (d *Document) writeRecovery() {
 	if d.state == nil {
 		return
 	}
-	src, err := suit.FormatSource(d.env)
-	if err != nil {
-		d.RecoveryErr = err
-		return
+	w := &d.rec
+	w.mu.Lock()
+	if w.cond == nil {
+		w.cond = sync.NewCond(&w.mu)
 	}
-	b, err := json.Marshal(recoveryRecord{Path: d.path, Format: d.format, Time: time.Now().UTC(), Source: string(src)})
+	d.RecoveryErr = w.err
+	w.pending = &recoveryJob{env: CloneEnvelope(d.env), path: d.path, format: d.format, gen: w.gen}
+	if !w.running {
+		w.running = true
+		go d.recoveryLoop()
+	}
+	// A small document is written before the edit returns (as it always was). With large
+	// integrated payloads the source form takes tens of milliseconds to write: that happens in
+	// the background, the latest value winning, so that typing stays fluid.
+	if payloadBytes(d.env) < recoveryInlineLimit {
+		for w.running {
+			w.cond.Wait()
+		}
+		d.RecoveryErr = w.err
+	}
+	w.mu.Unlock()
+}
+
+// recoveryInlineLimit is the size of integrated payloads up to which the recovery file is
+// written before an edit returns.
+const recoveryInlineLimit = 64 << 10
+
+func payloadBytes(env *model.Envelope) int {
+	n := 0
+	if env != nil {
+		for _, p := range env.Integrated {
+			n += len(p.Data)
+		}
+	}
+	return n
+}
+
+// recoveryWriter writes a document's recovery file off the edit's goroutine, one at a time.
+type recoveryWriter struct {
+	mu      sync.Mutex
+	cond    *sync.Cond
+	pending *recoveryJob
+	running bool
+	gen     int // bumped when the recovery file is removed: older jobs are dropped
+	err     error
+}
+
+type recoveryJob struct {
+	env    *model.Envelope
+	path   string
+	format Format
+	gen    int
+}
+
+func (d *Document) recoveryLoop() {
+	w := &d.rec
+	w.mu.Lock()
+	for w.pending != nil {
+		job := w.pending
+		w.pending = nil
+		w.mu.Unlock()
+		err := d.writeRecoveryFile(job)
+		w.mu.Lock()
+		w.err = err
+	}
+	w.running = false
+	w.cond.Broadcast()
+	w.mu.Unlock()
+}
+
+func (d *Document) writeRecoveryFile(job *recoveryJob) error {
+	src, err := suit.FormatSource(job.env)
+	if err != nil {
+		return err
+	}
+	b, err := json.Marshal(recoveryRecord{Path: job.path, Format: job.format, Time: time.Now().UTC(), Source: string(src)})
 	if err == nil {
 		err = os.MkdirAll(d.state.recoveryDir(), 0o700)
 	}
-	if err == nil {
+	d.rec.mu.Lock()
+	stale := job.gen != d.rec.gen
+	d.rec.mu.Unlock()
+	if err == nil && !stale {
 		err = WriteFileAtomic(d.recoveryFile(), b, 0o600)
 	}
-	d.RecoveryErr = err
+	return err
 }
 
 func (d *Document) removeRecovery() {
-	if d.state != nil {
-		os.Remove(d.recoveryFile())
+	if d.state == nil {
+		return
 	}
+	w := &d.rec
+	w.mu.Lock()
+	w.gen++
+	w.pending = nil
+	for w.running {
+		w.cond.Wait()
+	}
+	w.mu.Unlock()
+	os.Remove(d.recoveryFile())
 }
 
 // Recoveries lists the recovery files left by earlier sessions, newest first.
@@ -607,9 +691,11 @@ func CloneEnvelope(env *model.Envelope) *model.Envelope {
 	}
 	c.Manifest = cloneManifest(env.Manifest)
 	if env.Integrated != nil {
+		// The payload bytes are shared, not copied: nothing edits them in place (setting an image
+		// replaces them), and with a 1 MiB image each undo step would otherwise keep a copy.
 		c.Integrated = make([]model.IntegratedPayload, len(env.Integrated))
 		for i, p := range env.Integrated {
-			c.Integrated[i] = model.IntegratedPayload{Key: p.Key, Data: cloneBytes(p.Data)}
+			c.Integrated[i] = model.IntegratedPayload{Key: p.Key, Data: p.Data}
 		}
 	}
 	c.Unknown = cloneRaw(env.Unknown)

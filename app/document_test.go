@@ -305,3 +305,38 @@ func TestSequenceNumbers(t *testing.T) {
 		t.Fatalf("got %d %d", ts, next)
 	}
 }
+
+// With a large integrated payload the recovery file is written in the background (typing stays
+// fluid), it still arrives, and closing the document leaves none behind even while one is being
+// written.
+func TestRecoveryLargePayloadInBackground(t *testing.T) {
+	st := &State{Dir: t.TempDir()}
+	env := model.Example1()
+	payload := bytes.Repeat([]byte{0x5a, 0xa5}, 64<<10) // 128 KiB: past recoveryInlineLimit
+	if err := SetImage(env, 0, payload, ImageSource{Integrate: true, Name: "fw.bin"}); err != nil {
+		t.Fatal(err)
+	}
+	d := NewDocument(env, st)
+	d.Apply("Set sequence number", func(env *model.Envelope) { env.Manifest.SequenceNumber = 7 })
+	deadline := time.Now().Add(20 * time.Second)
+	for len(st.Recoveries()) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("no recovery file")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	r, err := st.Restore(st.Recoveries()[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Envelope().Manifest.SequenceNumber != 7 || len(r.Envelope().Integrated) != 1 || !bytes.Equal(r.Envelope().Integrated[0].Data, payload) {
+		t.Fatal("the recovered document differs")
+	}
+	for i := 0; i < 3; i++ {
+		d.Apply("edit", func(env *model.Envelope) { env.Manifest.SequenceNumber = uint64(8 + i) })
+	}
+	d.Close()
+	if n := len(st.Recoveries()); n != 0 {
+		t.Fatalf("%d recovery files after close", n)
+	}
+}

@@ -511,6 +511,8 @@ func DecryptPayloads(ps []*EncryptedPayload, keys []cose.DecryptionKey) {
 			p.DecryptErr = p.ParseErr
 		case p.Ciphertext == nil:
 			p.DecryptErr = fmt.Errorf("the ciphertext is not available: %s", p.Source)
+		case p.Parsed.CheckHeaders() != nil:
+			p.DecryptErr = p.Parsed.CheckHeaders()
 		default:
 			cek, idx, err := p.Parsed.ContentKey(keys...)
 			if err != nil {
@@ -573,4 +575,26 @@ func OpenDecryptionKey(ref string, opts signer.LoadOptions) (cose.DecryptionKey,
 		return cose.DecryptionKey{}, func() {}, fmt.Errorf("%s: this token key cannot do ECDH (a P-256 key with the derive usage is needed)", ref)
 	}
 	return cose.DecryptionKey{Private: ek}, closeKey, nil
+}
+
+// decryptWords is what describe adds to write and copy when the component's
+// encryption-info is set: ", decrypting it (A128GCM, for 2 recipients: ...)".
+func decryptWords(st *describeState) string {
+	v, ok := st.param(model.ParamEncryptionInfo)
+	if !ok {
+		return ""
+	}
+	e, err := cose.ParseEncrypt(v.Bytes)
+	if err != nil {
+		return ", decrypting it with an encryption-info that does not decode (" + err.Error() + ")"
+	}
+	var rs []string
+	for _, r := range e.Recipients {
+		s := cose.AlgorithmName(r.Alg)
+		if r.KID != nil {
+			s += fmt.Sprintf(" kid %q", r.KID)
+		}
+		rs = append(rs, s)
+	}
+	return fmt.Sprintf(", decrypting it (%s; content key for %d recipient(s): %s)", cose.AlgorithmName(e.Alg), len(rs), strings.Join(rs, ", "))
 }

@@ -192,3 +192,21 @@ func TestFindEncryptedPayloadsVectors(t *testing.T) {
 		})
 	}
 }
+
+// The plain-words description of an encrypted example says what decrypts, with what.
+func TestDescribeEncryptedPayload(t *testing.T) {
+	e, err := suit.Decode(readHexFile(t, "../../shared/spec/vectors/firmware-encryption/suit-manifest-aes-kw.signed.hex"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var all []string
+	for _, p := range Describe(e).Procedures {
+		for _, s := range p.Steps {
+			all = append(all, s.Text)
+		}
+	}
+	text := strings.Join(all, "\n")
+	if !strings.Contains(text, `decrypting it (A128GCM; content key for 1 recipient(s): A128KW kid "kid-1")`) {
+		t.Fatalf("description:\n%s", text)
+	}
+}

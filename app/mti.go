@@ -196,6 +196,9 @@ func authFits(alg int64, pub any) bool {
 		return err == nil && a == cose.AlgEdDSA
 	case cose.AlgHMAC256:
 		return pub == nil
+	case cose.AlgHSSLMS:
+		a, err := cose.AlgorithmForKey(pub)
+		return err == nil && a == cose.AlgHSSLMS
 	}
 	return false
 }

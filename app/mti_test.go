@@ -9,6 +9,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"fmt"
+	"path/filepath"
 	"testing"
 
 	"github.com/suit-studio/suit-studio/codec/cose"
@@ -105,12 +106,22 @@ func TestMTIProfilesEndToEnd(t *testing.T) {
 				pub, priv, _ := ed25519.GenerateKey(rand.Reader)
 				key, _ = signer.NewKey(priv, "ed25519")
 				anchor = pub
+			case cose.AlgHSSLMS:
+				path := filepath.Join(t.TempDir(), "hss.pem")
+				if err := signer.GenerateHSSFile(path, "h5-w8"); err != nil {
+					t.Fatal(err)
+				}
+				k, err := signer.LoadFile(path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				key, anchor = k, k.(signer.Key).Public()
 			}
 			runOnDevice(t, p, data, key, anchor, []devicesim.DeviceKey{devKey}, want[:])
 		})
 	}
-	if n != 5 {
-		t.Fatalf("%d profiles implemented, want 5", n)
+	if n != 6 {
+		t.Fatalf("%d profiles implemented, want 6", n)
 	}
 }
 

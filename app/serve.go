@@ -39,6 +39,7 @@ func Serve(ctx context.Context, o ServeOptions) error {
 		return fmt.Errorf("%w: %s is not a directory", ErrServe, o.Dir)
 	}
 	srv := &netfw.Server{Dir: o.Dir, OnFetch: o.OnFetch}
+	defer srv.Close()
 	if o.Tracker != nil {
 		srv.OnReport = o.Tracker.Receive
 	}

@@ -223,3 +223,38 @@ func TestRFC4108HardwareTypeEdges(t *testing.T) {
 		}
 	}
 }
+
+// FuzzCMSAgreement: on any staged package, the device's own check and codec/cms Verify reach the
+// same verdict, the device never exceeds its RAM budget and returns all of it. One device takes
+// every input (making one per input would cost more than the check itself).
+func FuzzCMSAgreement(f *testing.F) {
+	f.Add(cmsPackage(f, testImage(49, 300), 3, &cms.StaleVersion{Version: 1}, otherHW, hwType))
+	f.Add(cmsPackage(f, testImage(50, 40), 1<<40, nil, hwType))
+	id := CMSIdentity{HWType: hwType, HWSerial: []byte{1, 2, 3, 4}}
+	opts := cms.VerifyOptions{Trust: cms.Trust{Keys: []crypto.PublicKey{specPublicKey(f)}}, HardwareType: id.HWType, HardwareSerial: id.HWSerial}
+	d := provisioned(f, Config{}, imgF, 0)
+	f.Fuzz(func(t *testing.T, pkg []byte) {
+		if len(pkg) == 0 || len(pkg) > 4096 {
+			return
+		}
+		// The host is told the stale version the device holds, for the package's identifier, as
+		// the device applies its single stale version to the package being loaded (state.go).
+		o := opts
+		if si, err := d.StateInfo(); err == nil && si.StaleVersion != nil {
+			if p, _ := cms.Parse(pkg); p != nil && p.ID.OID != nil {
+				o.Stale = []cms.StaleEntry{{ID: p.ID.OID, Version: int64(min(*si.StaleVersion, 1<<62))}}
+			}
+		}
+		_, herr := cms.Verify(pkg, o)
+		if err := d.Stage(pkg); err != nil {
+			t.Fatal(err)
+		}
+		res := d.LoadCMS(id)
+		if res.Record.RAMPeak > res.Record.RAMBudget || d.RAM.InUse() != 0 {
+			t.Fatalf("RAM peak %d of %d, %d in use afterwards", res.Record.RAMPeak, res.Record.RAMBudget, d.RAM.InUse())
+		}
+		if (herr == nil) != (res.Record.Outcome == Applied) {
+			t.Fatalf("host: %v; device: %s %s", herr, res.Record.Outcome, res.Record.Reason)
+		}
+	})
+}

@@ -228,14 +228,14 @@ func (w *derWalk) compare(a, an, b, bn int) (int, error) {
 
 // smallInt reads a non-negative DER INTEGER that fits int64.
 func (w *derWalk) smallInt(it derItem, code cms.ErrorCode, step string) (int64, error) {
-	if it.tag != tagInteger || it.n < 1 || it.n > 9 {
+	if it.tag != tagInteger || it.n < 1 || it.n > 8 {
 		return 0, cmsFail(code, step, it.off-w.base, "not an INTEGER 0..2^63-1")
 	}
 	b := w.buf[16 : 16+it.n]
 	if err := w.f.ReadAt(b, it.c); err != nil {
 		return 0, err
 	}
-	if b[0]&0x80 != 0 || (it.n > 1 && b[0] == 0 && b[1]&0x80 == 0) || (it.n == 9 && b[0] != 0) {
+	if b[0]&0x80 != 0 || (it.n > 1 && b[0] == 0 && b[1]&0x80 == 0) {
 		return 0, cmsFail(code, step, it.off-w.base, "negative, out of range or not minimally encoded INTEGER")
 	}
 	var v int64

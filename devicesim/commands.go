@@ -577,6 +577,7 @@ func (p *proc) exec1(label int64, name string, i int) error {
 		got := h.Sum(nil)
 		arg = fmt.Sprintf("sha-256:%x… over %d bytes", pp.digest[:6], n)
 		if subtle.ConstantTimeCompare(got, pp.digest) != 1 {
+			p.dropFetchJournal(i) // fetch_net.go: never resume into bytes that failed the digest
 			return p.fail(true, i, name, arg, ErrPayloadDigest, "payload digest mismatch: the manifest wants %x, %s holds %x", pp.digest, dc.Name, got)
 		}
 		p.pass(i, name, arg)

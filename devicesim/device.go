@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/suit-studio/suit-studio/codec/lms"
 )
 
 // Config sizes the device. The zero value of every field means the default.
@@ -387,6 +389,11 @@ func encodeAnchor(a TrustAnchor) (anchor, error) {
 		return anchor{kind: anchorP256, key: raw}, nil
 	case ed25519.PublicKey:
 		return anchor{kind: anchorEd25519, key: append([]byte(nil), k...)}, nil
+	case lms.PublicKey:
+		if err := k.Check(); err != nil {
+			return anchor{}, fmt.Errorf("%w: trust anchor %q: %v", ErrNotProvisioned, a.Name, err)
+		}
+		return anchor{kind: anchorHSSLMS, key: append([]byte(nil), k...)}, nil
 	}
 	return anchor{}, fmt.Errorf("%w: trust anchor %q: unsupported key type %T (want ECDSA P-256 or Ed25519)", ErrNotProvisioned, a.Name, a.Key)
 }
@@ -630,6 +637,8 @@ func (d *Device) StateInfo() (StateInfo, error) {
 		kind := "P-256"
 		if a.kind == anchorEd25519 {
 			kind = "Ed25519"
+		} else if a.kind == anchorHSSLMS {
+			kind = "HSS-LMS"
 		}
 		si.TrustAnchors = append(si.TrustAnchors, fmt.Sprintf("#%d %s %x…%s", i+1, kind, a.key[len(a.key)-8:], scopeWords(a.scope)))
 	}

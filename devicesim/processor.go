@@ -107,7 +107,8 @@ type proc struct {
 	cmdCount          int
 	runSeqIndexSet    bool
 	runSeqIsolatedAll bool
-	cmdAt             int // offset of the command being executed in its sequence (reports)
+	cmdAt             int    // offset of the command being executed in its sequence (reports)
+	netFetched        uint64 // components whose content a fetch journal vouches for (fetch_net.go)
 
 	td *tdState // trust domains and update management (deps.go, updatemgmt.go)
 }
@@ -481,6 +482,7 @@ const (
 	algEdDSA   = -8
 	algESP256  = -9
 	algEd25519 = -19
+	algHSSLMS  = -46
 )
 
 func coseAlgName(a int64) string {
@@ -493,6 +495,8 @@ func coseAlgName(a int64) string {
 		return "EdDSA"
 	case algEd25519:
 		return "Ed25519"
+	case algHSSLMS:
+		return "HSS-LMS"
 	}
 	return fmt.Sprintf("algorithm %d", a)
 }
@@ -588,10 +592,12 @@ func (p *proc) verifyBlock(i int, r rng, d []byte) (bool, error) {
 		kind = anchorP256
 	case algEdDSA, algEd25519:
 		kind = anchorEd25519
+	case algHSSLMS:
+		kind = anchorHSSLMS
 	default:
-		return false, p.fail(false, -1, cmd, arg, ErrUnsupported, "COSE algorithm %d is not supported (this device verifies ES256 -7, ESP256 -9, EdDSA -8, Ed25519 -19)", alg)
+		return false, p.fail(false, -1, cmd, arg, ErrUnsupported, "COSE algorithm %d is not supported (this device verifies ES256 -7, ESP256 -9, EdDSA -8, Ed25519 -19, HSS-LMS -46)", alg)
 	}
-	if sn != 64 {
+	if sn != 64 && kind != anchorHSSLMS {
 		return false, p.fail(false, -1, cmd, arg, ErrSignature, "%s signature of %d bytes (want 64)", coseAlgName(alg), sn)
 	}
 	tried, scoped := 0, 0
@@ -652,6 +658,8 @@ func (p *proc) verifyWith(a anchor, msg, sig []byte) (bool, error) {
 		defer ctx.Free()
 		p.d.clock += Ed25519VerifyTime
 		return len(a.key) == ed25519.PublicKeySize && ed25519.Verify(ed25519.PublicKey(a.key), msg, sig), nil
+	case anchorHSSLMS:
+		return p.verifyHSSLMS(a.key, msg, sig)
 	}
 	return false, nil
 }

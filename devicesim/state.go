@@ -37,6 +37,7 @@ const stateMagic = "SUST"
 const (
 	anchorP256    = 1
 	anchorEd25519 = 2
+	anchorHSSLMS  = 3 // HSS public key, 60 bytes (hsslms.go)
 )
 
 type anchor struct {

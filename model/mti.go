@@ -29,8 +29,8 @@ func MTIProfiles() []MTIProfile {
 			"COSE_Sign1 ESP256 (ECDSA P-256)", "ECDH-ES + A128KW to the device's P-256 key"},
 		{"suit-sha256-ed25519-ecdh-chacha-poly", AlgSHA256, -19, -29, 24, true, true, "mti-ed25519-ecdh-chacha-poly",
 			"COSE_Sign1 Ed25519", "ECDH-ES + A128KW to the device's X25519 key"},
-		{"suit-sha256-hsslms-a256kw-a256ctr", AlgSHA256, -46, -5, -65532, false, false, "",
-			"COSE_Sign1 HSS-LMS (not implemented here yet)", "AES key wrap (A256KW) with a shared key-encryption key"},
+		{"suit-sha256-hsslms-a256kw-a256ctr", AlgSHA256, -46, -5, -65532, false, true, "mti-hsslms-a256kw-a256ctr",
+			"COSE_Sign1 HSS-LMS (a stateful key: suit keys generate --type hss-lms)", "AES key wrap (A256KW) with a shared key-encryption key"},
 	}
 }
 

@@ -88,37 +88,42 @@ type Server struct {
 	// OnReport, when set, receives every report; an error is answered as 4.00 / 400.
 	OnReport func(Report) error
 
-	mu     sync.Mutex
-	etags  map[string]etagEntry
-	coap   *udpserver.Server
-	httpS  *http.Server
-	closed bool
+	mu    sync.Mutex
+	etags map[string]etagEntry
+	coap  *udpserver.Server
+	httpS *http.Server
+	root  *os.Root
 }
 
 type etagEntry struct {
 	size  int64
 	mod   time.Time
 	etag  string
+	raw   []byte
 	bytes []byte
 }
 
-// file reads a served file (cached by size and modification time) and its strong ETag.
+// file reads a served file (cached by size and modification time) and its strong ETag. The
+// folder is opened once (os.Root: nothing outside it is reachable); a request costs one stat
+// unless the file changed.
 func (s *Server) file(p string) ([]byte, string, error) {
 	clean := path.Clean("/" + p)
 	if strings.Contains(clean, "\\") || clean == "/" {
 		return nil, "", os.ErrNotExist
 	}
-	root, err := os.OpenRoot(s.Dir)
-	if err != nil {
-		return nil, "", err
+	rel := strings.TrimPrefix(clean, "/")
+	s.mu.Lock()
+	if s.root == nil {
+		r, err := os.OpenRoot(s.Dir)
+		if err != nil {
+			s.mu.Unlock()
+			return nil, "", err
+		}
+		s.root = r
 	}
-	defer root.Close()
-	f, err := root.Open(strings.TrimPrefix(clean, "/"))
-	if err != nil {
-		return nil, "", err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
+	root := s.root
+	s.mu.Unlock()
+	fi, err := root.Stat(rel)
 	if err != nil {
 		return nil, "", err
 	}
@@ -131,12 +136,20 @@ func (s *Server) file(p string) ([]byte, string, error) {
 	if ok && e.size == fi.Size() && e.mod.Equal(fi.ModTime()) {
 		return e.bytes, e.etag, nil
 	}
+	f, err := root.Open(rel)
+	if err != nil {
+		return nil, "", err
+	}
+	defer f.Close()
+	if fi, err = f.Stat(); err != nil {
+		return nil, "", err
+	}
 	b, err := io.ReadAll(io.LimitReader(f, 64<<20))
 	if err != nil {
 		return nil, "", err
 	}
 	sum := sha256.Sum256(b)
-	e = etagEntry{size: fi.Size(), mod: fi.ModTime(), etag: hex.EncodeToString(sum[:8]), bytes: b}
+	e = etagEntry{size: fi.Size(), mod: fi.ModTime(), etag: hex.EncodeToString(sum[:8]), raw: sum[:8], bytes: b}
 	s.mu.Lock()
 	if s.etags == nil {
 		s.etags = map[string]etagEntry{}
@@ -144,6 +157,18 @@ func (s *Server) file(p string) ([]byte, string, error) {
 	s.etags[clean] = e
 	s.mu.Unlock()
 	return b, e.etag, nil
+}
+
+// Close releases the served folder (after the servers stopped).
+func (s *Server) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.root != nil {
+		err := s.root.Close()
+		s.root = nil
+		return err
+	}
+	return nil
 }
 
 func (s *Server) logFetch(f Fetch) {

@@ -2,7 +2,9 @@
 # Starts the real SUIT Studio under Xvfb and takes a screenshot of each main view (start, editor,
 # inspector) in the default theme, and of the editor in the light theme (editor-light, through
 # SUIT_STUDIO_THEME=light), then checks that each rendered: the expected size, and not blank (many colours,
-# real contrast). Exits non-zero otherwise. Every step has a timeout; the whole run takes well
+# real contrast). Then it opens a 256 KiB envelope (an integrated payload) with
+# `suit-studio -view inspector FILE` (inspector-256k): the window must appear and the view become
+# ready within the time limit, and the window must stay within the screen. Exits non-zero otherwise. Every step has a timeout; the whole run takes well
 # under three minutes. Screenshots are kept in $SCREENSHOT_DIR (default bin/screenshots).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,6 +17,7 @@ for tool in Xvfb import identify convert xwininfo; do
 done
 mkdir -p "$OUT" bin
 timeout 300 "$GO" build -o bin/suit-studio .
+timeout 300 "$GO" build -o bin/suit ./cmd/suit
 
 work="$(mktemp -d)"
 xvfb_pid="" app_pid=""
@@ -42,13 +45,45 @@ export XDG_STATE_HOME="$work/state" XDG_CONFIG_HOME="$work/config" XDG_DATA_HOME
 export LIBGL_ALWAYS_SOFTWARE=1
 mkdir -p "$HOME"
 
+# A 256 KiB firmware image carried in the envelope (integrated payload), built with suit create.
+mkdir -p "$work/big"
+head -c 262144 /dev/urandom >"$work/big/fw.bin"
+cat >"$work/big/big.yaml" <<'YAML'
+manifest:
+  sequence-number: 1
+  components: [[h'00']]
+  shared-sequence:
+    - override-parameters:
+        vendor-identifier: {domain: example.com}
+        class-identifier: {vendor-domain: example.com, model: big-board}
+        image-file: fw.bin
+    - vendor-identifier: 15
+    - class-identifier: 15
+  install:
+    - override-parameters:
+        uri: "#firmware"
+    - fetch: 2
+    - image-match: 15
+  validate:
+    - image-match: 15
+  invoke:
+    - invoke: 2
+integrated-payloads:
+  - key: "#firmware"
+    file: fw.bin
+YAML
+(cd "$work/big" && timeout 60 "$OLDPWD/bin/suit" create -o big.suit big.yaml) || { echo "gui-screenshot-test: suit create failed" >&2; exit 1; }
+big_file="$work/big/big.suit"
+
 fail=0
-for shot in start editor inspector editor-light; do
-  view="${shot%-light}" theme=""
+for shot in start editor inspector editor-light inspector-256k; do
+  view="${shot%-light}" theme="" args=(-demo)
   [ "$shot" != "$view" ] && theme=light
+  if [ "$shot" = inspector-256k ]; then view=inspector args=("$big_file"); fi
   png="$OUT/$shot.png"
   rm -f "$png"
-  SUIT_STUDIO_THEME="$theme" SUIT_STUDIO_SCREENSHOT_VIEW="$view" timeout 60 bin/suit-studio -demo >"$work/$shot.log" 2>&1 &
+  t0=$(date +%s%N)
+  SUIT_STUDIO_THEME="$theme" SUIT_STUDIO_SCREENSHOT_VIEW="$view" timeout 60 bin/suit-studio "${args[@]}" >"$work/$shot.log" 2>&1 &
   app_pid=$!
   # Wait for the window to be mapped and the view to have its content (at most 40 s).
   mapped=""
@@ -62,8 +97,12 @@ for shot in start editor inspector editor-light; do
     sed 's/^/  /' "$work/$shot.log" >&2
     fail=1
   else
+    echo "     $shot: view ready $(( ($(date +%s%N) - t0) / 1000000 )) ms after start"
     sleep 2 # let it draw the frames after the content arrived
     timeout 20 import -window root "$png"
+    # The window stays within the screen (no view may grow it past the screen).
+    ww="$(xwininfo -root -tree | grep -m1 'SUIT Studio' | sed -E 's/.* ([0-9]+)x([0-9]+)\+.*/\1/')"
+    if [ -n "$ww" ] && [ "$ww" -gt "$W" ]; then echo "FAIL $shot: the window is $ww px wide, wider than the ${W}-px screen" >&2; fail=1; fi
   fi
   kill "$app_pid" 2>/dev/null || true
   wait "$app_pid" 2>/dev/null || true

@@ -17,6 +17,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/suit-studio/suit-studio/codec/lms"
 	"github.com/suit-studio/suit-studio/internal/atomicfile"
 )
 
@@ -113,6 +114,9 @@ func LoadFile(path string) (any, error) {
 	if err != nil {
 		return nil, &KeyError{Ref: path, Step: "read", Err: err}
 	}
+	if isHSSFile(b) { // stateful: its state file sits beside it (hsslms.go)
+		return loadHSSFile(path)
+	}
 	k, err := ParsePrivate(b, "file "+path)
 	if err != nil {
 		return nil, &KeyError{Ref: path, Step: "parse", Err: err}
@@ -156,6 +160,8 @@ func ParsePrivate(b []byte, desc string) (any, error) {
 				continue
 			}
 			return NewKey(s, desc)
+		case HSSPrivatePEMType:
+			return nil, fmt.Errorf("%w: an HSS-LMS key is stateful: load it from its file (its state file sits beside it)", ErrUnsupportedKey)
 		case "ENCRYPTED PRIVATE KEY":
 			if firstErr == nil {
 				firstErr = fmt.Errorf("%w: the key is encrypted; decrypt it first (openssl pkcs8 -in KEY -out PLAIN.pem)", ErrUnsupportedKey)
@@ -226,6 +232,12 @@ func ParsePublic(b []byte) (crypto.PublicKey, error) {
 		}
 		sawPEM = true
 		switch blk.Type {
+		case HSSPublicPEMType:
+			k := lms.PublicKey(blk.Bytes)
+			if err := k.Check(); err != nil {
+				return nil, err
+			}
+			return k, nil
 		case "PUBLIC KEY":
 			return parsePublicDER(blk.Bytes)
 		case "CERTIFICATE":

@@ -17,6 +17,7 @@ import (
 	"github.com/suit-studio/suit-studio/app"
 	"github.com/suit-studio/suit-studio/codec/diag"
 	"github.com/suit-studio/suit-studio/codec/suit"
+	"github.com/suit-studio/suit-studio/model"
 )
 
 // uiBound is the most processor time one task on the event goroutine may take (a completion of
@@ -156,7 +157,7 @@ func largeEnvelopeWalk(t *testing.T, u *uiTimer) {
 	s := newTestStudio(t)
 	s.onUITask = u.do
 	const size = 1 << 20
-	doc := bigDocument(t, size)
+	doc := app.NewDocument(bigDocument(t, size).Envelope(), s.State) // with a recovery file
 	data, err := doc.Encode()
 	if err != nil {
 		t.Fatal(err)
@@ -174,12 +175,22 @@ func largeEnvelopeWalk(t *testing.T, u *uiTimer) {
 	u.frame(s, "editor")
 	u.do("select the component", func() { s.editor.Select(pathComponents + "/0") })
 	u.frame(s, "editor component")
+	// Edits (each is validated, kept for undo and written to the recovery file).
+	for i := 0; i < 3; i++ {
+		u.do("edit the sequence number", func() {
+			s.editor.applyField("Set sequence number", "manifest/sequence", func(env *model.Envelope) { env.Manifest.SequenceNumber = uint64(100 + i) })
+		})
+	}
 
 	u.do("show the inspector", func() { s.ShowView(ViewInspector) })
 	s.Wait()
 	u.frame(s, "inspector")
 	in := s.inspector
-	if in.in == nil || len(in.in.Data) != len(data) {
+	cur, err := s.doc.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in.in == nil || len(in.in.Data) != len(cur) {
 		t.Fatal("the inspector does not show the document")
 	}
 	if n := len(in.listing.Lines); n > 400 {
@@ -216,7 +227,7 @@ func largeEnvelopeWalk(t *testing.T, u *uiTimer) {
 	last := len(in.hexRows.Rows) - 1
 	_, col := app.HexCell(in.hexRows.Rows[last].N - 1)
 	u.do("tap the last byte", func() { in.hex.onTap(last, col) })
-	if in.selected == nil || in.selected.End != len(data) {
+	if in.selected == nil || in.selected.End != len(cur) {
 		t.Fatalf("tap on the last byte selects %+v", in.selected)
 	}
 	u.do("tap a notation line", func() { in.notation.onTap(2, 0) })
@@ -323,5 +334,20 @@ func BenchmarkEditorOpen(b *testing.B) {
 				c.Content().Resize(size)
 			}
 		})
+	}
+}
+
+// One edit from a form (typing a sequence number) in a document with a 1 MiB integrated payload:
+// snapshot for undo, validation, recovery file, tree and findings refresh.
+func BenchmarkEditorEdit1MiB(b *testing.B) {
+	a := test.NewTempApp(b)
+	state := &app.State{Dir: b.TempDir()}
+	s := New(a, state)
+	s.Wait()
+	s.SetDocument(app.NewDocument(bigDocument(b, 1<<20).Envelope(), state))
+	s.editor.Select(pathManifest)
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		s.editor.applyField("Set sequence number", "manifest/sequence", func(env *model.Envelope) { env.Manifest.SequenceNumber = uint64(i) })
 	}
 }

@@ -14,7 +14,7 @@ import (
 func init() {
 	register(&command{
 		name: "keys",
-		usage: "keys list KEY_OR_TOKEN | keys tokens MODULE | keys generate [--type p256|p384|ed25519|rsa3072|hmac] KEY | " +
+		usage: "keys list KEY_OR_TOKEN | keys tokens MODULE | keys generate [--type p256|p384|ed25519|rsa3072|hmac|hss-lms] KEY | " +
 			"keys export [--format pem|cose|c] [--name IDENT] [-o OUT] KEY | keys import [--name NAME] [--trust-dir DIR] PUBLIC | " +
 			"keys trust list|add|remove ... | keys devtoken [--dir DIR]",
 		summary: "manage signing keys in files and on PKCS#11 tokens (pkcs11: URIs), and trusted public keys",
@@ -111,13 +111,26 @@ func runKeys(env *cmdEnv, args []string) error {
 		}
 		return nil
 	case "generate":
-		typ := fs.String("type", "p256", "key type: p256, p384, ed25519, rsa3072, or hmac (a file only: HMAC 256/256 for COSE_Mac0)")
+		typ := fs.String("type", "p256", "key type: p256, p384, ed25519, rsa3072, hmac (a file only: HMAC 256/256 for COSE_Mac0), or hss-lms[:h5-w8|h10-w4|h10-w8|h15-w4] (a file only, stateful)")
 		pos, err := parseFlags(fs, args[1:])
 		if err != nil {
 			return err
 		}
 		if len(pos) != 1 {
 			return usageErr("suit keys generate --type p256 NEW.pem, or pkcs11:token=dev;object=LABEL?module-path=...", "keys generate needs a file path or a pkcs11: URI")
+		}
+		if t := strings.ToLower(*typ); t == "hss-lms" || strings.HasPrefix(t, "hss-lms:") {
+			// A stateful hash-based key (RFC 8554; MTI profile suit-sha256-hsslms-a256kw-a256ctr).
+			params := strings.TrimPrefix(strings.TrimPrefix(t, "hss-lms"), ":")
+			if err := signer.GenerateHSSFile(pos[0], params); err != nil {
+				return keyErr(err)
+			}
+			used, total, err := signer.HSSRemaining(pos[0])
+			if err != nil {
+				return keyErr(err)
+			}
+			fmt.Fprintf(env.stdout, "HSS-LMS (stateful: %d of %d signatures used; the state is %s.state, keep it with the key)\n%s\n", used, total, pos[0], pos[0])
+			return nil
 		}
 		if strings.EqualFold(*typ, "hmac") {
 			k, err := app.GenerateMACKeyFile(pos[0])

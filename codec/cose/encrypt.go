@@ -454,12 +454,29 @@ func (e *Encrypt) Decrypt(detached []byte, keys ...DecryptionKey) ([]byte, error
 		}
 		ct = detached
 	}
+	if err := e.CheckHeaders(); err != nil {
+		return nil, err
+	}
 	cek, _, err := e.ContentKey(keys...)
 	if err != nil {
 		return nil, err
 	}
 	defer clear(cek)
 	return OpenContent(e.Alg, cek, e.IV, e.AAD(), ct)
+}
+
+// CheckHeaders applies draft-ietf-suit-firmware-encryption §7: a cipher
+// without AAD (AES-CTR) must have an empty protected header, since nothing
+// would authenticate it.
+func (e *Encrypt) CheckHeaders() error {
+	a, err := e.ContentAlgorithm()
+	if err != nil {
+		return err
+	}
+	if !a.AEAD && len(e.Protected) != 0 {
+		return algErr(e.Alg, "decrypt", ErrMalformed, "%s has no AAD: the protected header must be empty (draft-ietf-suit-firmware-encryption §7)", a.Name)
+	}
+	return nil
 }
 
 // RecipientSpec names one recipient when encrypting: either a KEK for AES-KW

@@ -301,3 +301,19 @@ func TestParseEncryptRejects(t *testing.T) {
 		})
 	}
 }
+
+// AES-CTR with a non-empty protected header is refused (§7: nothing would authenticate it).
+func TestCTRProtectedHeaderRefused(t *testing.T) {
+	info, ct, err := EncryptDetached(EncryptOptions{ContentAlg: AlgA128CTR, Recipients: []RecipientSpec{{Alg: AlgA128KW, KEK: []byte(feKEK)}}}, []byte(fePlaintext))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := ParseEncrypt(info)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Protected = []byte{0xa0}
+	if _, err := e.Decrypt(ct, DecryptionKey{KEK: []byte(feKEK)}); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("CTR with a protected header: %v", err)
+	}
+}

@@ -117,3 +117,13 @@ func BenchmarkVerifyH5W8(b *testing.B) {
 		}
 	}
 }
+
+// FuzzVerify: hostile keys and signatures are refused, never a panic.
+func FuzzVerify(f *testing.F) {
+	f.Add(unhex(f, tc1Pub), []byte(tc1Msg), unhex(f, tc1Sig))
+	f.Add(unhex(f, tc2Pub), []byte(tc2Msg), unhex(f, tc2Sig)[:300])
+	f.Fuzz(func(t *testing.T, pub, msg, sig []byte) {
+		_ = Verify(pub, msg, sig)
+		_ = PublicKey(pub).Check()
+	})
+}
