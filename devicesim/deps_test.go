@@ -314,3 +314,85 @@ func TestProcessDependencyChecks(t *testing.T) {
 		})
 	}
 }
+
+// The dependent's set-parameters reaches its dependency (set-if-unset: the dependency's own
+// default URI does not replace it): both manifests name [h'00'], which has one parameter set.
+func TestDependentSetParametersReachDependency(t *testing.T) {
+	key := specPrivateKey(t)
+	comps := [][]byte{cArr(cB([]byte("00")))}
+	dep := envelopeOf(t, tdManifest(1, nil, comps, nil, "",
+		cU(20), cB(seq(cU(19), cMap(cU(21), cT("http://example.com/default.bin")), cU(20), cMap(cU(3), digestParam(imgA), cU(14), cU(uint64(len(imgA)))),
+			cU(21), cU(2), cU(3), cU(15)))), key)
+	for _, tc := range []struct {
+		name, uri string
+		ok        bool
+	}{{"dependent sets the uri", "http://example.com/file.bin", true}, {"dependency default", "", false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			inst := [][]byte{cU(12), cU(1), cU(20), cMap(cU(3), manifestDigestParam(t, dep), cU(21), cT("#d")), cU(21), cU(2), cU(7), cU(15)}
+			if tc.uri != "" {
+				inst = append(inst, cU(12), cU(0), cU(19), cMap(cU(21), cT(tc.uri)), cU(12), cU(1))
+			}
+			inst = append(inst, cU(11), cU(0))
+			env := envelopeOf(t, tdManifest(1, depsMap(1, "d"), comps, nil, "", cU(20), cB(seq(inst...))), key, cT("#d"), cB(dep))
+			d := tdDevice(t, Config{})
+			rec, log := runLogged(t, d, env, Payloads{"http://example.com/file.bin": imgA})
+			if tc.ok != (rec.Outcome == Applied) {
+				t.Fatalf("%s: %s\n%s", rec.Outcome, rec.Reason, log)
+			}
+			if tc.ok && !bytes.Equal(d.ComponentContent(0), imgA) {
+				t.Fatal("image A not installed")
+			}
+			if !tc.ok && !strings.Contains(rec.Reason, "default.bin") {
+				t.Fatalf("refused for another reason: %s", rec.Reason)
+			}
+		})
+	}
+}
+
+// BenchmarkDependencyExample2: the integrated-dependency example as published: authenticate the
+// root, take the dependency in place, authenticate it (dependency-resolution image-match, then
+// process-dependency), write both components, commit, boot.
+func BenchmarkDependencyExample2(b *testing.B) {
+	env := readVector(b, "trust-domains/example2_integrated.hex")
+	d := tdDevice(b, Config{})
+	var peak int
+	var sim float64
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := d.Stage(env); err != nil {
+			b.Fatal(err)
+		}
+		rec := d.Update(nil)
+		if rec.Outcome != Applied {
+			b.Fatal(rec.Reason)
+		}
+		peak = max(peak, rec.RAMPeak)
+		sim = rec.SimTime.Seconds()
+	}
+	b.ReportMetric(float64(peak), "ram-peak-B")
+	b.ReportMetric(sim, "sim-s/update")
+}
+
+// The update procedure runs the trust-domains sections in the draft's order: staging
+// (dependency-resolution, payload-fetch), installation (candidate-verification, install), validate.
+func TestTrustDomainsSectionOrder(t *testing.T) {
+	check := cB(seq(cU(1), cU(15)))
+	man := tdManifest(1, nil, [][]byte{compID(0)}, sharedIdentity(), "",
+		cU(7), check, cU(15), check, cU(16), check, cU(18), check, cU(20), check)
+	d := provisioned(t, Config{}, imgF, 0)
+	var order []string
+	d.SetEventHandler(func(e Event) {
+		if e.Procedure == "update" && e.Command == "vendor-identifier" && e.Sequence != "shared" {
+			order = append(order, e.Sequence)
+		}
+	})
+	d.Stage(envelopeOf(t, man, specPrivateKey(t)))
+	if rec := d.Update(nil); rec.Outcome != Applied {
+		t.Fatalf("%s: %s", rec.Outcome, rec.Reason)
+	}
+	want := []string{"dependency-resolution", "payload-fetch", "candidate-verification", "install", "validate"}
+	if strings.Join(order, " ") != strings.Join(want, " ") {
+		t.Fatalf("order %v, want %v", order, want)
+	}
+}

@@ -299,6 +299,9 @@ func (p *proc) scanEnvelope() error {
 				return err
 			}
 			p.members[int(key)] = rng{vs, c.pos}
+		case 1: // suit-delegation (trust-domains CDDL; reserved in draft-37)
+			return &StepError{Procedure: p.name, Sequence: "authentication", Command: "read envelope", Err: ErrUnsupported,
+				Reason: "envelope member 1 (suit-delegation, a CWT delegation chain) is not supported: this device trusts only its own anchors (scope them with --trust-dependency)"}
 		default:
 			return &StepError{Procedure: p.name, Sequence: "authentication", Command: "read envelope", Err: ErrUnsupported,
 				Reason: fmt.Sprintf("unknown envelope member %d", key)}
