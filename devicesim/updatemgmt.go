@@ -142,6 +142,26 @@ func (p *proc) extParam(c *cursor, i int, key int64, keep bool) (string, bool, e
 		}
 		v := buf[o : o+l]
 		word := fmt.Sprintf("%s=%d bytes", pname, l)
+		if key == model.ParamComponentMetadata || key == model.ParamWaitInfo {
+			// Both are bstr .cbor maps: one well-formed map, nothing after it.
+			mc, err := newItemCursor(ramSource(v), pname, 0, len(v))
+			if err != nil {
+				return "", true, err
+			}
+			m, err := mc.mapHead()
+			if err != nil {
+				return "", true, err
+			}
+			for j := 0; j < 2*m; j++ {
+				if err := mc.skip(); err != nil {
+					return "", true, err
+				}
+			}
+			if !mc.atEnd() {
+				return "", true, mc.errf(mc.pos, "bytes after the %s map", pname)
+			}
+			word = fmt.Sprintf("%s=%d entries", pname, m)
+		}
 		if key == model.ParamVersion {
 			typ, want, err := parseVersionMatch(v)
 			if err != nil {

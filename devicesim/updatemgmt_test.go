@@ -97,6 +97,7 @@ func TestUpdateManagementRefusals(t *testing.T) {
 			[][]byte{cU(20), cMap(cU(29), cB(cMap(cU(8), cU(2*3600)))), cU(29), cU(15)}, "waiting for time-of-day-utc: until 02:00:00 UTC"},
 		{"wait for authorization", func(p *Policy) { p.Authorized = false },
 			[][]byte{cU(20), cMap(cU(29), cB(cMap(cU(1), cN(-1)))), cU(29), cU(15)}, "waiting for authorization"},
+		{"malformed component-metadata", nil, [][]byte{cU(20), cMap(cU(30), cB([]byte{0xa1, 0x01})), cU(28), cU(15)}, "component-metadata"},
 		{"wait for local time", nil, [][]byte{cU(20), cMap(cU(29), cB(cMap(cU(6), cU(0)))), cU(29), cU(15)}, "no local-time configuration"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -109,7 +110,7 @@ func TestUpdateManagementRefusals(t *testing.T) {
 			if rec.Outcome != Refused || !strings.Contains(rec.Reason, tc.reason) || !bytes.Equal(d.ComponentContent(0), imgF) {
 				t.Fatalf("%s: %s, want %q\n%s", rec.Outcome, rec.Reason, tc.reason, log)
 			}
-			if !errors.Is(rec.Err, ErrCondition) && !errors.Is(rec.Err, ErrUnsupported) {
+			if !errors.Is(rec.Err, ErrCondition) && !errors.Is(rec.Err, ErrUnsupported) && !errors.Is(rec.Err, ErrMalformed) {
 				t.Errorf("error %v", rec.Err)
 			}
 		})
