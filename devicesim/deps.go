@@ -494,6 +494,11 @@ func (p *proc) tdCommand(label int64, name string, i int) error {
 		return nil
 
 	case model.DirProcessDependency:
+		if !p.isDep(i) && len(p.selected()) > 1 {
+			// With index True (or an array) the directive applies to the dependencies (trust-domains §6.2).
+			p.emit(Event{Component: p.compName(i), Command: name, Result: Skipped, Reason: "not a dependency: process-dependency over several components applies to the dependencies only"})
+			return nil
+		}
 		if !p.isDep(i) {
 			return p.fail(false, i, name, "", ErrInvalid, "component #%d is not in suit-dependencies: abort", i)
 		}

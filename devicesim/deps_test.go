@@ -396,3 +396,19 @@ func TestTrustDomainsSectionOrder(t *testing.T) {
 		t.Fatalf("order %v, want %v", order, want)
 	}
 }
+
+// set-component-index True then process-dependency processes the dependencies and skips the
+// other components.
+func TestProcessDependencyIndexTrue(t *testing.T) {
+	key := specPrivateKey(t)
+	comps := [][]byte{cArr(cB([]byte("10")))}
+	leaf := envelopeOf(t, tdManifest(1, nil, [][]byte{cArr(cB([]byte("00")))}, nil, "", cU(20), cB(seq(cU(20), cMap(cU(18), cB([]byte("via true"))), cU(18), cU(15)))), key)
+	inst := cB(seq(cU(12), cU(1), cU(20), cMap(cU(3), manifestDigestParam(t, leaf), cU(21), cT("#d")), cU(21), cU(2), cU(7), cU(15),
+		cU(12), cTrue, cU(11), cU(0)))
+	env := envelopeOf(t, tdManifest(1, depsMap(1, "d"), comps, nil, "", cU(20), inst), key, cT("#d"), cB(leaf))
+	d := tdDevice(t, Config{})
+	rec, log := runLogged(t, d, env, nil)
+	if rec.Outcome != Applied || string(d.ComponentContent(0)) != "via true" || !strings.Contains(log, "applies to the dependencies only") {
+		t.Fatalf("%s: %s\n%s", rec.Outcome, rec.Reason, log)
+	}
+}
