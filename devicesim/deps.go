@@ -4,7 +4,6 @@ import (
 	"crypto/subtle"
 	"fmt"
 	"strings"
-	"unsafe"
 
 	"github.com/suit-studio/suit-studio/model"
 )
@@ -412,14 +411,10 @@ func (p *proc) child(i int, name string) (*proc, error) {
 // point into its manifest, which leaves RAM now: they are unset (integers persist).
 func (p *proc) release(ch *proc) {
 	if ch.man != nil {
-		lo, hi := &ch.man.Buf[0], &ch.man.Buf[len(ch.man.Buf)-1]
-		in := func(b []byte) bool {
-			if len(b) == 0 {
-				return false
-			}
-			a := &b[0]
-			return uintptrOf(a) >= uintptrOf(lo) && uintptrOf(a) <= uintptrOf(hi)
-		}
+		// A slice of the dependency's manifest block shares the end of its backing array.
+		buf := ch.man.Buf
+		end := &buf[:cap(buf)][cap(buf)-1]
+		in := func(b []byte) bool { return cap(b) > 0 && &b[:cap(b)][cap(b)-1] == end }
 		for _, pc := range p.comps {
 			pp := &pc.params
 			for label, f := range map[int]*[]byte{
@@ -547,8 +542,6 @@ func (p *proc) extCommand(label int64, name string, i int) (bool, error) {
 	}
 	return false, nil
 }
-
-func uintptrOf(b *byte) uintptr { return uintptr(unsafe.Pointer(b)) }
 
 // manifestRole names the manifest being authenticated, for messages.
 func (p *proc) manifestRole() string {

@@ -412,3 +412,33 @@ func TestProcessDependencyIndexTrue(t *testing.T) {
 		t.Fatalf("%s: %s\n%s", rec.Outcome, rec.Reason, log)
 	}
 }
+
+// What a dependency sets on a shared component: integers persist in the dependent; byte strings
+// pointed into the dependency's manifest, which leaves RAM when it is done, so they are unset
+// (the device never reads freed memory): a write of the dependency's content is refused.
+func TestDependencyParametersAfterRelease(t *testing.T) {
+	key := specPrivateKey(t)
+	comps := [][]byte{cArr(cB([]byte("00")))}
+	leaf := envelopeOf(t, tdManifest(1, nil, comps, nil, "", cU(20), cB(seq(cU(20), cMap(cU(18), cB([]byte("from dep")), cU(14), cU(8))))), key)
+	for _, tc := range []struct {
+		name string
+		tail [][]byte
+		ok   bool
+	}{
+		{"integer persists", [][]byte{cU(12), cU(0), cU(20), cMap(cU(18), cB([]byte("root's 8"))), cU(18), cU(15)}, true},
+		{"byte string unset", [][]byte{cU(12), cU(0), cU(18), cU(15)}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			inst := append([][]byte{cU(12), cU(1), cU(20), cMap(cU(3), manifestDigestParam(t, leaf), cU(21), cT("#d")), cU(21), cU(2), cU(7), cU(15), cU(11), cU(0)}, tc.tail...)
+			env := envelopeOf(t, tdManifest(1, depsMap(1, "d"), comps, nil, "", cU(20), cB(seq(inst...))), key, cT("#d"), cB(leaf))
+			d := tdDevice(t, Config{})
+			rec, log := runLogged(t, d, env, nil)
+			if tc.ok != (rec.Outcome == Applied) {
+				t.Fatalf("%s: %s\n%s", rec.Outcome, rec.Reason, log)
+			}
+			if !tc.ok && !errors.Is(rec.Err, ErrParamUnset) {
+				t.Fatalf("%v: %s", rec.Err, rec.Reason)
+			}
+		})
+	}
+}
