@@ -423,21 +423,19 @@ func TestDependencyParametersAfterRelease(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		tail [][]byte
-		ok   bool
+		want error
 	}{
-		{"integer persists", [][]byte{cU(12), cU(0), cU(20), cMap(cU(18), cB([]byte("root's 8"))), cU(18), cU(15)}, true},
-		{"byte string unset", [][]byte{cU(12), cU(0), cU(18), cU(15)}, false},
+		// image-size 8 from the dependency still holds: the 34768-byte fetch is refused.
+		{"integer persists", [][]byte{cU(12), cU(0), cU(20), cMap(cU(21), cT("http://example.com/file.bin")), cU(21), cU(2)}, ErrPayloadSize},
+		{"byte string unset", [][]byte{cU(12), cU(0), cU(18), cU(15)}, ErrParamUnset},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			inst := append([][]byte{cU(12), cU(1), cU(20), cMap(cU(3), manifestDigestParam(t, leaf), cU(21), cT("#d")), cU(21), cU(2), cU(7), cU(15), cU(11), cU(0)}, tc.tail...)
 			env := envelopeOf(t, tdManifest(1, depsMap(1, "d"), comps, nil, "", cU(20), cB(seq(inst...))), key, cT("#d"), cB(leaf))
 			d := tdDevice(t, Config{})
-			rec, log := runLogged(t, d, env, nil)
-			if tc.ok != (rec.Outcome == Applied) {
-				t.Fatalf("%s: %s\n%s", rec.Outcome, rec.Reason, log)
-			}
-			if !tc.ok && !errors.Is(rec.Err, ErrParamUnset) {
-				t.Fatalf("%v: %s", rec.Err, rec.Reason)
+			rec, log := runLogged(t, d, env, Payloads{"http://example.com/file.bin": imgA})
+			if rec.Outcome != Refused || !errors.Is(rec.Err, tc.want) {
+				t.Fatalf("%s (%v): %s, want %v\n%s", rec.Outcome, rec.Err, rec.Reason, tc.want, log)
 			}
 		})
 	}
