@@ -440,3 +440,45 @@ func TestDependencyParametersAfterRelease(t *testing.T) {
 		})
 	}
 }
+
+// FuzzDependency: the dependency manifest is the input (signed with the spec key, integrated in
+// a root that checks its digest and processes it in install). The device must never panic, stay
+// within its RAM, free everything, and keep booting after a refusal.
+func FuzzDependency(f *testing.F) {
+	key := specPrivateKey(f)
+	for _, env := range [][]byte{readVector(f, "trust-domains/example0_dependent.hex"), chain(f, 1, "x"), chain(f, 2, "y")} {
+		_, m := envelopeRanges(f, env)
+		c := newCursor(ramSource(env), "seed", m.off, m.end)
+		o, l, err := c.bstr()
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(env[o : o+l])
+	}
+	comps := [][]byte{cArr(cB([]byte("10")))}
+	d := tdDevice(f, Config{})
+	f.Fuzz(func(t *testing.T, man []byte) {
+		if len(man) > 2048 {
+			return
+		}
+		dep := envelopeOf(t, man, key)
+		inst := cB(seq(cU(12), cU(1), cU(20), cMap(cU(3), manifestDigestParam(t, dep), cU(21), cT("#d")), cU(21), cU(2), cU(7), cU(15), cU(11), cU(0)))
+		env := envelopeOf(t, tdManifest(1, depsMap(1, "d"), comps, nil, "", cU(20), inst), key, cT("#d"), cB(dep))
+		if err := d.Stage(env); err != nil {
+			return
+		}
+		rec := d.Update(Payloads{"http://example.com/file.bin": imgA[:100]})
+		if rec.RAMPeak > rec.RAMBudget {
+			t.Fatalf("RAM peak %d over budget", rec.RAMPeak)
+		}
+		if d.RAM.InUse() != 0 {
+			t.Fatalf("RAM leak %+v", d.RAM.Live())
+		}
+		if !rec.Booted && rec.Outcome == Refused {
+			t.Fatalf("refused but the old image does not boot: %s", rec.BootReason)
+		}
+		if rec.Outcome != Refused {
+			d = tdDevice(t, Config{})
+		}
+	})
+}
