@@ -209,3 +209,41 @@ func TestVersionComparison(t *testing.T) {
 	}
 	_ = fmt.Sprint(model.ParamVersion)
 }
+
+// FuzzUpdateManagement: the manifest is the input (seeded with the update-management manifests of
+// these tests), processed against a policy. No panic, RAM within budget and freed, boots after a
+// refusal.
+func FuzzUpdateManagement(f *testing.F) {
+	for _, checks := range [][][]byte{nil,
+		{cU(20), cMap(cU(29), cB(cMap(cU(1), cN(-1), cU(8), cU(3600)))), cU(29), cU(15)},
+		{cU(12), cU(0), cU(34), cMap(cU(0), cMap(cU(26), cU(5))), cU(35), cMap(cU(0), cArr(cU(26))), cU(26), cU(15)}} {
+		env := umEnvelope(f, checks...)
+		_, m := envelopeRanges(f, env)
+		c := newCursor(ramSource(env), "seed", m.off, m.end)
+		o, l, err := c.bstr()
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(env[o : o+l])
+	}
+	key := specPrivateKey(f)
+	d := provisioned(f, Config{Policy: goodPolicy()}, imgF, 0)
+	f.Fuzz(func(t *testing.T, man []byte) {
+		if len(man) > 2048 {
+			return
+		}
+		if err := d.Stage(envelopeOf(t, man, key)); err != nil {
+			return
+		}
+		rec := d.Update(Payloads{"http://example.com/file.bin": imgA})
+		if rec.RAMPeak > rec.RAMBudget || d.RAM.InUse() != 0 {
+			t.Fatalf("RAM peak %d, in use %d", rec.RAMPeak, d.RAM.InUse())
+		}
+		if !rec.Booted && rec.Outcome == Refused {
+			t.Fatalf("refused but the old image does not boot: %s", rec.BootReason)
+		}
+		if rec.Outcome != Refused {
+			d = provisioned(t, Config{Policy: goodPolicy()}, imgF, 0)
+		}
+	})
+}
