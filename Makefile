@@ -9,7 +9,7 @@ GO ?= go
 FUZZTIME ?= 60s
 BIN := bin
 
-.PHONY: all deps build run test test-go test-gui bench fuzz package vet clean demo-cli
+.PHONY: all deps build run test test-go test-long test-gui bench fuzz package vet clean demo-cli
 
 all: build
 
@@ -33,11 +33,17 @@ vet:
 	$(GO) vet ./...
 
 # Every test: unit, vector, CLI script, SoftHSM2, pty and Fyne-driver tests, then the real
-# studio under Xvfb with a screenshot of each main view.
+# studio under Xvfb with a screenshot of each main view. With -short: the long sweeps (every
+# mutation of every byte, every power-cut point, every lossy-link seed) run a sample; under
+# 10 minutes on a 2-core machine. `make test-long` runs them complete.
 test: deps vet test-go test-gui
 
 test-go:
-	$(GO) test -timeout 30m ./...
+	$(GO) test -short -timeout 20m ./...
+
+# Every test without -short: the complete sweeps (.ci/run adds it when time allows).
+test-long: deps
+	$(GO) test -timeout 45m ./...
 
 test-gui:
 	@scripts/gui-screenshot-test.sh

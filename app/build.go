@@ -5,7 +5,6 @@ package app
 // and the suit command line both call these.
 
 import (
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -25,7 +24,13 @@ var ErrInvalidManifest = errors.New("the manifest has validation errors")
 // in the source are resolved against baseDir. Findings are returned in any case; an error finding
 // makes Create fail with ErrInvalidManifest unless force is set.
 func Create(src []byte, baseDir string, force bool) ([]byte, []model.Finding, error) {
-	env, err := suit.ParseSource(src, baseDir)
+	return CreateWith(src, suit.SourceOptions{BaseDir: baseDir}, force)
+}
+
+// CreateWith is Create with the source options (AllowOutside: let file names leave the source's
+// folder, for a source the user trusts).
+func CreateWith(src []byte, opts suit.SourceOptions, force bool) ([]byte, []model.Finding, error) {
+	env, err := suit.ParseSourceWith(src, opts)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -60,6 +65,8 @@ func SignEnvelope(data []byte, keys []any, opts SignOptions) ([]byte, error) {
 			return nil, err
 		}
 	}
+	// An envelope encrypted per an MTI profile is signed with the profile's algorithm (mti.go).
+	decoded, _ := suit.Decode(data)
 	return suit.AddAuthBlocks(data, func(payload []byte) ([][]byte, error) {
 		var blocks [][]byte
 		for _, k := range keys {
@@ -72,12 +79,15 @@ func SignEnvelope(data []byte, keys []any, opts SignOptions) ([]byte, error) {
 				alg := key.Algorithm()
 				if opts.Algorithm != 0 {
 					alg = opts.Algorithm
+				} else if a := SignAlgorithmFor(decoded, key); a != 0 {
+					alg = a
 				}
 				var kid []byte
 				if !opts.NoKID {
 					kid = key.KeyID()
 				}
-				b, err = cose.Sign1(rand.Reader, key, alg, kid, payload)
+				// nil rand: file ECDSA keys sign deterministically (RFC 6979); tokens use their own RNG.
+				b, err = cose.Sign1(nil, key, alg, kid, payload)
 				if err != nil {
 					return nil, fmt.Errorf("signing with %s: %w", key.Description(), err)
 				}
@@ -118,7 +128,10 @@ func LoadVerifyKeys(paths []string) ([]suit.VerifyKey, error) {
 				continue
 			}
 		} else {
-			return nil, fmt.Errorf("%s: %w", p, err)
+			if errors.Is(ferr, signer.ErrUnsupportedKey) {
+				return nil, ferr // a key, recognised as one, that cannot be used (a short HMAC key)
+			}
+			return nil, err // a *signer.KeyError: it names the file and says what it looks like
 		}
 	}
 	return keys, nil
@@ -205,12 +218,4 @@ func cIdent(s string) string {
 // Diagnostic returns the annotated diagnostic notation of envelope bytes.
 func Diagnostic(data []byte) (string, error) {
 	return diag.Notation(data, diag.Options{Indent: "  ", Annotate: true, MaxWidth: 100})
-}
-
-// WriteExport writes an export atomically.
-func WriteExport(path string, data []byte) error {
-	if err := WriteFileAtomic(path, data, 0o644); err != nil {
-		return fmt.Errorf("cannot write %s: %w", path, err)
-	}
-	return nil
 }

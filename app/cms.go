@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"encoding/pem"
 	"fmt"
-	"os"
 	"strings"
 	"time"
 
@@ -31,6 +30,8 @@ type CMSCreateRequest struct {
 	CertFile     string
 	MakeCertFile string
 	RSAPSS       bool
+	// Overwrite lets MakeCertFile replace an existing file (otherwise ErrExists).
+	Overwrite bool
 }
 
 // CreateCMS signs a firmware package with the key of req.KeyRef (a token key works the same).
@@ -74,7 +75,7 @@ func CreateCMS(ctx context.Context, req CMSCreateRequest, opts signer.LoadOption
 		if err != nil {
 			return nil, err
 		}
-		if err := writeCertFile(req.MakeCertFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})); err != nil {
+		if err := WriteFile(req.MakeCertFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644, req.Overwrite); err != nil {
 			return nil, err
 		}
 		so.Certificate = der
@@ -89,25 +90,6 @@ func orNone(err error) error {
 	return fmt.Errorf("no certificate in the file")
 }
 
-func writeCertFile(path string, data []byte) error {
-	f, err := os.CreateTemp(dirOf(path), ".cert.tmp*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return err
-	}
-	f.Chmod(0o644)
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return os.Rename(tmp, path)
-}
-
 func dirOf(p string) string {
 	if i := strings.LastIndexByte(p, '/'); i >= 0 {
 		return p[:i+1]
@@ -117,7 +99,7 @@ func dirOf(p string) string {
 
 // loadCerts reads PEM or DER certificates.
 func loadCerts(path string) ([]*x509.Certificate, error) {
-	b, err := os.ReadFile(path)
+	b, err := ReadInputFile(path, AnyInput, 4<<20)
 	if err != nil {
 		return nil, err
 	}

@@ -254,7 +254,7 @@ func (st *describeState) command(c *model.Command, path string, depth int) {
 		if v, ok := st.param(model.ParamContent); ok {
 			n = fmt.Sprintf("%d bytes", len(v.Bytes))
 		}
-		st.add(StepAction, depth, path, "write %s to %s", n, st.on())
+		st.add(StepAction, depth, path, "write %s to %s%s", n, st.on(), decryptWords(st))
 	case model.DirCopy, model.DirSwap:
 		src := "the source component (not set: this fails)"
 		if v, ok := st.param(model.ParamSourceComponent); ok {
@@ -265,7 +265,7 @@ func (st *describeState) command(c *model.Command, path string, depth int) {
 			size = fmt.Sprintf(" %d bytes", v.Uint)
 		}
 		if c.Label == model.DirCopy {
-			st.add(StepAction, depth, path, "copy%s from %s into %s", size, src, st.on())
+			st.add(StepAction, depth, path, "copy%s from %s into %s%s", size, src, st.on(), decryptWords(st))
 		} else {
 			st.add(StepAction, depth, path, "swap %s with %s", st.on(), src)
 		}

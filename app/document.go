@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -335,9 +334,14 @@ func Open(path string, state *State) (*Document, error) {
 	if err != nil {
 		return nil, &FileError{Op: "open", Path: path, Err: err, Hint: "check the file name and its permissions"}
 	}
-	env, f, err := ParseDocument(data, filepath.Dir(path))
+	env, f, err := parseDocument(data, suit.SourceOptions{BaseDir: filepath.Dir(path), AllowOutside: os.Getenv(AllowOutsideEnv) == "1"})
 	if err != nil {
-		return nil, &FileError{Op: "open", Path: path, Err: err, Hint: "open a SUIT envelope (.suit, .cbor, hex text) or a manifest source (.yaml, .json)"}
+		hint := "open a SUIT envelope (.suit, .cbor, hex text) or a manifest source (.yaml, .json)"
+		var se *suit.SourceError
+		if errors.As(err, &se) && se.Hint != "" {
+			hint = se.Hint // e.g. how to allow a file outside the source's folder
+		}
+		return nil, &FileError{Op: "open", Path: path, Err: err, Hint: hint}
 	}
 	d := NewDocument(env, state)
 	d.path, d.format = path, f
@@ -348,24 +352,21 @@ func Open(path string, state *State) (*Document, error) {
 }
 
 func readLimited(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, MaxDocumentSize+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(b) > MaxDocumentSize {
-		return nil, fmt.Errorf("%w: more than %d bytes", ErrTooLarge, MaxDocumentSize)
-	}
-	return b, nil
+	return ReadInputFile(path, DocumentInput, MaxDocumentSize)
 }
 
 // ParseDocument recognizes data as a CBOR envelope, hex text or YAML/JSON source, and decodes
 // it. baseDir resolves files named in source (payload files).
 func ParseDocument(data []byte, baseDir string) (*model.Envelope, Format, error) {
+	return parseDocument(data, suit.SourceOptions{BaseDir: baseDir})
+}
+
+// AllowOutsideEnv set to 1 lets the studio open sources whose file names leave the source's
+// folder (absolute paths, "..", links pointing out); they are refused otherwise, as by 'suit
+// create' without --allow-outside.
+const AllowOutsideEnv = "SUIT_STUDIO_ALLOW_OUTSIDE"
+
+func parseDocument(data []byte, opts suit.SourceOptions) (*model.Envelope, Format, error) {
 	if b, ok := DecodeHexText(data); ok {
 		env, err := suit.Decode(b)
 		return env, FormatHex, err
@@ -375,7 +376,7 @@ func ParseDocument(data []byte, baseDir string) (*model.Envelope, Format, error)
 		return env, FormatEnvelope, err
 	}
 	if looksLikeText(data) {
-		env, err := suit.ParseSource(data, baseDir)
+		env, err := suit.ParseSourceWith(data, opts)
 		return env, FormatSource, err
 	}
 	return nil, FormatEnvelope, ErrUnrecognized
@@ -434,39 +435,6 @@ func DecodeHexText(data []byte) ([]byte, bool) {
 		return nil, false
 	}
 	return out, true
-}
-
-// WriteFileAtomic writes data to a temporary file in the same directory, syncs it and renames
-// it into place, so a failure never leaves half a file under name.
-func WriteFileAtomic(name string, data []byte, perm os.FileMode) error {
-	f, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".tmp*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	fail := func(err error) error {
-		f.Close()
-		os.Remove(tmp)
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		return fail(err)
-	}
-	if err := f.Sync(); err != nil {
-		return fail(err)
-	}
-	if err := f.Chmod(perm); err != nil {
-		return fail(err)
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	if err := os.Rename(tmp, name); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return nil
 }
 
 // State is the studio's per-user state directory: recovery files and the recent-files list.

@@ -3,6 +3,7 @@ package app
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/suit-studio/suit-studio/codec/diag"
@@ -160,7 +161,7 @@ type KeyLoadError struct {
 }
 
 func (e *KeyLoadError) Error() string {
-	return "trusted key " + e.Path + ": " + e.Err.Error() + " (give a PEM public key, or a private key file whose public half is used)"
+	return "trusted key " + strconv.Quote(e.Path) + ": " + e.Err.Error() + " (give a PEM public key, or a private key file whose public half is used)"
 }
 
 func (e *KeyLoadError) Unwrap() error { return e.Err }

@@ -127,6 +127,18 @@ func describeFile(path string) (KeyEntry, error) {
 	return entryFor(path, filepath.Base(path), pub, kid, false, false), nil
 }
 
+// GenerateMACKeyFile creates a new HMAC 256/256 key in a "SUIT HMAC KEY" PEM file (0600, never
+// overwritten): the named form a symmetric key must have to be read as one.
+func GenerateMACKeyFile(path string) (KeyEntry, error) {
+	if isPKCS11(path) {
+		return KeyEntry{}, fmt.Errorf("%w: HMAC keys are generated as files only", signer.ErrUnsupportedKey)
+	}
+	if err := signer.GenerateMACFile(path); err != nil {
+		return KeyEntry{}, err
+	}
+	return describeFile(path)
+}
+
 func isPKCS11(ref string) bool { return strings.HasPrefix(strings.ToLower(ref), "pkcs11:") }
 
 // GenerateKey creates a key: in a new PKCS#8 file (0600) when ref is a path, on the token when

@@ -138,7 +138,10 @@ type PushOptions struct {
 	PortOptions
 	NoConfirm bool // upload only: do not start the update
 	NoReset   bool // do not reset the device after confirming
-	Progress  func(transport.Progress)
+	// Test marks an uploaded MCUboot image for a test swap (MCUboot reverts it unless the new
+	// application confirms itself) instead of confirming it for good.
+	Test     bool
+	Progress func(transport.Progress)
 	// Upload tunes the transfer (image number, window, chunk cap).
 	Upload transport.UploadOptions
 }
@@ -161,6 +164,9 @@ var ErrRefused = errors.New("the device refused the update")
 
 // Push uploads an envelope (or an RFC 4108 package) to image 0 of the device on port, confirms
 // it (which starts a SUIT device's update), resets the device, and reads back its image list.
+// An MCUboot image (see SignMCUboot) is uploaded as is and confirmed by its hash, as MCUboot
+// boards expect; a board that refuses a file for not being an MCUboot image gives an
+// *MCUbootBoardError.
 func Push(ctx context.Context, port string, envelope []byte, o PushOptions) (PushResult, error) {
 	c, err := Connect(ctx, port, o.PortOptions)
 	if err != nil {
@@ -177,14 +183,28 @@ func PushOn(ctx context.Context, c *transport.Client, envelope []byte, o PushOpt
 	res, err := c.Upload(ctx, envelope, up)
 	r := PushResult{Bytes: len(envelope), Elapsed: res.Elapsed, BytesPerSec: res.BytesPerSec, ResumedFrom: res.ResumedFrom, Params: res.Params}
 	if err != nil {
+		if yes, certain := BoardWantsMCUboot(err, envelope); yes {
+			err = &MCUbootBoardError{Err: err, Certain: certain}
+		}
 		return r, fmt.Errorf("upload: %w", err)
 	}
+	mcubootHash := MCUbootImageHash(envelope)
 	if o.NoConfirm {
 		r.Verdict = "uploaded, not confirmed: the device holds the envelope as its candidate"
+		if mcubootHash != nil {
+			r.Verdict = "uploaded, not confirmed: the board holds the MCUboot image in its secondary slot"
+		}
 		r.Images = imagesQuietly(ctx, c)
 		return r, nil
 	}
-	if _, err := c.SetImageState(ctx, nil, true); err != nil {
+	var hash []byte
+	confirm := true
+	if mcubootHash != nil {
+		// Zephyr's img_mgmt: a state write without a hash confirms the running image; the
+		// uploaded one is named by its hash.
+		hash, confirm = mcubootHash, !o.Test
+	}
+	if _, err := c.SetImageState(ctx, hash, confirm); err != nil {
 		var de *transport.DeviceError
 		if errors.As(err, &de) {
 			r.Verdict = "refused: " + de.Reason
@@ -211,6 +231,10 @@ func PushOn(ctx context.Context, c *transport.Client, envelope []byte, o PushOpt
 	}
 	r.Images = imagesQuietly(ctx, c)
 	r.Verdict = "applied"
+	if mcubootHash != nil {
+		r.Verdict = mcubootVerdict(r, mcubootHash, o.Test)
+		return r, nil
+	}
 	for _, im := range r.Images {
 		if im.Slot == 0 && im.Active {
 			r.Verdict = fmt.Sprintf("applied: the device runs version %s (hash %x)", im.Version, im.Hash)

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -34,6 +35,9 @@ type SimProvisioning struct {
 	Sequence     uint64 // stored sequence number
 	Image        []byte // factory image for [h'00']; nil = the device's generated demo image
 	Config       devicesim.Config
+	// Keys the device holds for payload decryption and COSE_Mac0 (app/simkeys.go). They are not
+	// part of the saved flash state: they are given again for a loaded device.
+	Keys []devicesim.DeviceKey
 }
 
 // simStateFile holds the device's configuration beside its flash images.
@@ -53,6 +57,8 @@ type SimSession struct {
 	smpMu     sync.Mutex
 	smp       *devicesim.SMPDevice
 	smpServer *transport.Server
+
+	reportKey *ecdsa.PrivateKey // signs the device's SUIT reports (report.go)
 }
 
 // NewSimSession provisions a fresh device, or loads the one kept in dir when dir holds one (then
@@ -60,6 +66,7 @@ type SimSession struct {
 func NewSimSession(prov SimProvisioning, dir string) (*SimSession, bool, error) {
 	if dir != "" {
 		if s, err := loadSimSession(dir); err == nil {
+			s.Device.SetKeys(prov.Keys)
 			return s, true, nil
 		} else if !errors.Is(err, os.ErrNotExist) {
 			return nil, false, err
@@ -76,6 +83,7 @@ func NewSimSession(prov SimProvisioning, dir string) (*SimSession, bool, error) 
 	if err := d.Provision(p); err != nil {
 		return nil, false, fmt.Errorf("%w: %v", ErrSimInput, err)
 	}
+	d.SetKeys(prov.Keys)
 	return &SimSession{Device: d, dir: dir}, false, nil
 }
 
@@ -111,6 +119,8 @@ func (prov SimProvisioning) resolve() (devicesim.Provisioning, error) {
 			return p, fmt.Errorf("%w: vendor ID and class ID must both be 16 bytes (UUIDs)", ErrSimInput)
 		}
 		p.VendorID, p.ClassID = prov.VendorID, prov.ClassID
+	case prov.Config.Board == devicesim.BoardMCUboot:
+		// MCUboot checks signatures only: no vendor or class IDs.
 	default:
 		return p, fmt.Errorf("%w: the device needs a vendor and class: a vendor domain and model, or a vendor ID and class ID", ErrSimInput)
 	}
@@ -179,29 +189,11 @@ func (s *SimSession) Save() error {
 		files["external-flash.bin"] = ext
 	}
 	for name, data := range files {
-		if err := writeAtomic(filepath.Join(s.dir, name), data); err != nil {
+		if err := WriteFileAtomic(filepath.Join(s.dir, name), data, 0o644); err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-func writeAtomic(name string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".tmp*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return err
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return os.Rename(tmp, name)
 }
 
 // SimRun is what one run needs besides the envelope.
@@ -209,6 +201,9 @@ type SimRun struct {
 	Payloads   map[string][]byte // URI → payload ("files mapped to URIs")
 	PowerCutAt int               // the n-th flash write or erase of this run fails (0 = none)
 	TamperAt   int               // flip this byte of the staged envelope before processing (-1 = none)
+	// Net, when set, is the device's network stack: URIs not in Payloads are fetched through it
+	// (http, https, coap; see package netfw).
+	Net devicesim.NetFetcher
 	// OnEvent receives every step on the goroutine that called Run. It may block: the device
 	// waits, which is how the GUI pauses and single-steps a run.
 	OnEvent func(devicesim.Event)
@@ -241,19 +236,18 @@ func (s *SimSession) Run(ctx context.Context, envelope []byte, r SimRun) (*devic
 	d.PowerCutAt(cut)
 	var rec *devicesim.Record
 	if err := d.Stage(envelope); err != nil {
-		rec = &devicesim.Record{Outcome: devicesim.Refused, Reason: err.Error(), Err: err, RAMBudget: d.RAM.Budget()}
-		if errors.Is(err, devicesim.ErrPowerCut) {
-			rec.Outcome = devicesim.PowerCut
-			rec.Reason = "power cut while staging the envelope"
-		} else {
-			b := d.Restart()
-			rec.Booted, rec.BootedImage, rec.BootReason = b.Booted, b.BootedImage, b.BootReason
-		}
+		// The record shows what the device still holds (stored sequence number, the boot of the
+		// old image), not an empty one.
+		rec = d.RefuseStaging(err)
 	} else {
 		if r.TamperAt >= 0 && r.TamperAt < len(envelope) {
 			_ = d.TamperStaged(r.TamperAt)
 		}
-		rec = d.Update(devicesim.Payloads(r.Payloads))
+		var f devicesim.Fetcher = devicesim.Payloads(r.Payloads)
+		if r.Net != nil {
+			f = devicesim.Fetchers{Files: r.Payloads, Net: r.Net}
+		}
+		rec = d.Update(f)
 	}
 	if err := s.Save(); err != nil {
 		return rec, fmt.Errorf("saving the device state: %w", err)
@@ -308,11 +302,7 @@ func (s *SimSession) RunCMS(ctx context.Context, pkg []byte, id devicesim.CMSIde
 	d.PowerCutAt(r.PowerCutAt)
 	var res *devicesim.CMSResult
 	if err := d.Stage(pkg); err != nil {
-		rec := &devicesim.Record{Outcome: devicesim.Refused, Reason: err.Error(), Err: err, RAMBudget: d.RAM.Budget()}
-		if errors.Is(err, devicesim.ErrPowerCut) {
-			rec.Outcome = devicesim.PowerCut
-		}
-		res = &devicesim.CMSResult{Record: rec}
+		res = d.RefuseCMSStaging(err, id)
 	} else {
 		res = d.LoadCMS(id)
 	}

@@ -1,7 +1,10 @@
 package devicesim
 
 import (
+	"encoding/asn1"
 	"testing"
+
+	"github.com/suit-studio/suit-studio/codec/cms"
 )
 
 // BenchmarkUpdate64KiB: a whole update of a 64 KiB image (into the second image slot on external
@@ -56,4 +59,42 @@ func BenchmarkVerifyExample2(b *testing.B) {
 	}
 	b.ReportMetric(float64(peak), "ram-peak-B")
 	b.ReportMetric(sim, "sim-ms/verify")
+}
+
+// BenchmarkStateRecordFuzzBody is one execution of FuzzStateRecord's body on a valid record (the
+// fuzz target's cost per input, which decides how many inputs it tries per second).
+func BenchmarkStateRecordFuzzBody(b *testing.B) {
+	d := provisioned(b, Config{}, imgF, 7)
+	rec := d.Int.Snapshot()[d.stateA.Offset : d.stateA.Offset+d.stateA.Size]
+	fd := newStateFuzzDevice(b)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		stateRecordRoundTrip(b, fd, rec, false)
+	}
+}
+
+// BenchmarkLoadCMS30KB: an RFC 4108 package with 30000 bytes of firmware, staged and loaded:
+// DER walk, signature, message digest, commit, install at boot, load receipt.
+func BenchmarkLoadCMS30KB(b *testing.B) {
+	id := CMSIdentity{HWType: hwType, HWSerial: []byte{1, 2, 3, 4}}
+	pkg, err := cms.Create(testImage(47, 30000), cms.Attributes{ID: cms.PackageID{OID: pkgOID, Version: 3}, Targets: []asn1.ObjectIdentifier{hwType}}, specPrivateKey(b), cms.SignOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	d := provisioned(b, Config{}, imgF, 0)
+	var peak int
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := d.Stage(pkg); err != nil {
+			b.Fatal(err)
+		}
+		res := d.LoadCMS(id)
+		if res.Record.Outcome != Applied {
+			b.Fatal(res.Record.Reason)
+		}
+		peak = max(peak, res.Record.RAMPeak)
+	}
+	b.ReportMetric(float64(peak), "ram-peak-B")
 }

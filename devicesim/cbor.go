@@ -302,6 +302,35 @@ func (c *cursor) skip() error {
 	return nil
 }
 
+// newItemCursor opens a cursor over [start, end) that must hold exactly one well-formed item: a
+// byte string that wraps CBOR (the authentication wrapper, a COSE block, a protected header, the
+// manifest, suit-common, a command sequence, a severed member) is checked whole before any of it
+// is used, so that an array or map head announcing more items than follow, or bytes trailing
+// the item, are refused even where the reader would stop early (a block that verifies, a
+// sequence that invokes). The walk is skip's: one counter, no memory.
+func newItemCursor(src source, where string, start, end int) (*cursor, error) {
+	c := newCursor(src, where, start, end)
+	if err := c.whole(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// whole checks that the rest of the cursor's range is exactly one item, without moving it.
+func (c *cursor) whole() error {
+	start := c.pos
+	if err := c.skip(); err != nil {
+		c.pos = start
+		return err
+	}
+	after := c.pos
+	c.pos = start
+	if after != c.end {
+		return c.errf(after, "%d bytes after the item (a byte string that wraps CBOR holds exactly one item)", c.end-after)
+	}
+	return nil
+}
+
 // itemRange skips one item and returns where it starts and ends.
 func (c *cursor) itemRange() (start, end int, err error) {
 	start = c.pos

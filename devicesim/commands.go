@@ -13,7 +13,10 @@ import (
 // execSeq runs one SUIT_Command_Sequence held in RAM. top marks a section (shared, validate, ...)
 // as opposed to a sequence nested in try-each or run-sequence.
 func (p *proc) execSeq(seq []byte, top bool) error {
-	c := newCursor(ramSource(seq), p.seqName, 0, len(seq))
+	c, err := newItemCursor(ramSource(seq), p.seqName, 0, len(seq))
+	if err != nil {
+		return p.failErr(-1, "read "+p.seqName, "", err)
+	}
 	n, err := c.array()
 	if err != nil {
 		return p.failErr(-1, "read "+p.seqName, "", err)
@@ -53,7 +56,11 @@ func (p *proc) execSeq(seq []byte, top bool) error {
 			return p.fail(false, -1, model.CommandName(label), "", ErrAbort,
 				"watchdog: more than %d commands executed in one procedure (nested try-each/run-sequence over many components?)", p.d.cfg.MaxCommands)
 		}
-		if err := p.command(c, label, at); err != nil {
+		outer := p.cmdAt
+		p.cmdAt = at
+		err = p.command(c, label, at)
+		p.cmdAt = outer
+		if err != nil {
 			return err
 		}
 	}
@@ -330,6 +337,15 @@ func (p *proc) paramsInto(c *cursor, i int, override bool) (string, error) {
 				default:
 					pp.fetchArgs = v
 				}
+			}
+			word = fmt.Sprintf("%s=%d bytes", pname, l)
+		case model.ParamEncryptionInfo:
+			o, l, err := c.bstr()
+			if err != nil {
+				return "", err
+			}
+			if keep {
+				pp.encInfo = buf[o : o+l]
 			}
 			word = fmt.Sprintf("%s=%d bytes", pname, l)
 		case model.ParamURI:
@@ -610,6 +626,9 @@ func (p *proc) exec1(label int64, name string, i int) error {
 		if err := p.checkOrder(i, -1); err != nil {
 			return err
 		}
+		if pp.has(model.ParamEncryptionInfo) {
+			return p.decrypt(i, -1, name, arg)
+		}
 		if err := p.store(i, name, arg, len(pp.content), func(dst *Flash, off int) error { return dst.Write(off, pp.content) }); err != nil {
 			return err
 		}
@@ -636,6 +655,9 @@ func (p *proc) exec1(label int64, name string, i int) error {
 		}
 		if label == model.DirSwap {
 			return p.swap(i, src, name, arg)
+		}
+		if pp.has(model.ParamEncryptionInfo) {
+			return p.decrypt(i, src, name, arg)
 		}
 		sf, soff, sn := p.contentOf(src)
 		if sn == 0 {
@@ -820,6 +842,9 @@ func (p *proc) fetch(i int, name string) error {
 			return nil
 		}
 		return p.fail(false, i, name, arg, ErrPayloadUnavailable, "payload not available: the envelope has no integrated payload %q", uri)
+	}
+	if nf, ok := p.fetcher.(NetFetcher); ok && nf.Streams(uri) {
+		return p.fetchNet(i, name, arg, nf, uri) // fetch_net.go: streamed over HTTP or CoAP
 	}
 	if p.fetcher == nil {
 		return p.fail(false, i, name, arg, ErrPayloadUnavailable, "payload not available: nothing serves %q (map a file to this URI)", uri)

@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/suit-studio/suit-studio/codec/lms"
 )
 
 // Config sizes the device. The zero value of every field means the default.
@@ -24,6 +26,12 @@ type Config struct {
 	ChunkSize      int    // transfer buffer for copying and hashing, default 256 B
 	MaxTrust       int    // trust anchors the state area holds, default 4
 	MaxCommands    int    // watchdog: commands one procedure may execute, default 2000
+	// Board is the device profile: BoardSUIT ("" or "suit", the default) or BoardMCUboot
+	// ("mcuboot": Zephyr's img_mgmt and MCUboot's swap-move boot loader, see mcuboot_board.go).
+	Board string `json:",omitempty"`
+	// ComponentAliases maps other component identifiers (the single byte string) onto the
+	// device's own, e.g. "plaintext-firmware" -> h'00' for the firmware-encryption examples.
+	ComponentAliases map[string][]byte
 }
 
 func (c Config) withDefaults() Config {
@@ -103,6 +111,7 @@ type devComp struct {
 // Device is the simulated Class 1 device.
 type Device struct {
 	cfg   Config
+	keys  []DeviceKey // decryption and MAC keys (decrypt.go)
 	Int   *Flash
 	Ext   *Flash // nil when the device has no external flash
 	RAM   *RAM
@@ -126,10 +135,18 @@ type Device struct {
 	step      int
 	evBase    [2]int64
 	evProc    string
+
+	mb *mcubootBoard // non-nil on the "mcuboot" board
 }
 
 // New builds an unprovisioned device with blank flash.
 func New(cfg Config) (*Device, error) {
+	if cfg.Board == BoardMCUboot {
+		return newMCUbootDevice(cfg)
+	}
+	if cfg.Board != "" && cfg.Board != BoardSUIT {
+		return nil, fmt.Errorf("unknown board %q (want %q or %q)", cfg.Board, BoardSUIT, BoardMCUboot)
+	}
 	cfg = cfg.withDefaults()
 	d := &Device{cfg: cfg, staged: -1}
 	ss := cfg.SectorSize
@@ -180,6 +197,9 @@ func (d *Device) Config() Config { return d.cfg }
 
 // FlashMap lists the regions of both flashes.
 func (d *Device) FlashMap() []Region {
+	if d.mb != nil {
+		return d.mb.flashMap()
+	}
 	out := []Region{d.bootloader, d.slot, d.candidate, d.stateA, d.stateB}
 	for _, c := range d.comps[1:] {
 		out = append(out, c.Active)
@@ -261,6 +281,9 @@ func (d *Device) emit(e Event) Event {
 // Provision erases the device and writes the boot loader, the factory image(s) and the first
 // state record (trust anchors, IDs, sequence number).
 func (d *Device) Provision(p Provisioning) error {
+	if d.mb != nil {
+		return d.mcubootProvision(p)
+	}
 	if len(p.TrustAnchors) == 0 {
 		return fmt.Errorf("%w: at least one trust anchor is needed", ErrNotProvisioned)
 	}
@@ -352,6 +375,11 @@ func encodeAnchor(a TrustAnchor) (anchor, error) {
 		return anchor{kind: anchorP256, key: raw}, nil
 	case ed25519.PublicKey:
 		return anchor{kind: anchorEd25519, key: append([]byte(nil), k...)}, nil
+	case lms.PublicKey:
+		if err := k.Check(); err != nil {
+			return anchor{}, fmt.Errorf("%w: trust anchor %q: %v", ErrNotProvisioned, a.Name, err)
+		}
+		return anchor{kind: anchorHSSLMS, key: append([]byte(nil), k...)}, nil
 	}
 	return anchor{}, fmt.Errorf("%w: trust anchor %q: unsupported key type %T (want ECDSA P-256 or Ed25519)", ErrNotProvisioned, a.Name, a.Key)
 }
@@ -397,6 +425,9 @@ func (d *Device) ComponentContent(i int) []byte {
 // StageBegin prepares the candidate area for an envelope of size bytes (erasing the sectors it
 // will occupy). Then StageWrite puts the bytes, in chunks, and StageFinish closes the staging.
 func (d *Device) StageBegin(size int) error {
+	if d.mb != nil {
+		return d.mcubootStageBegin(size)
+	}
 	d.evProc = "staging"
 	d.staged = -1
 	if size <= 0 {
@@ -418,6 +449,9 @@ func (d *Device) StageBegin(size int) error {
 
 // StageWrite writes part of the staged envelope at off.
 func (d *Device) StageWrite(off int, p []byte) error {
+	if d.mb != nil {
+		return d.mcubootStageWrite(off, p)
+	}
 	if off < 0 || off+len(p) > d.stagedCap {
 		return fmt.Errorf("%w: staging write [%d, %d) outside the announced %d bytes", ErrInvalid, off, off+len(p), d.stagedCap)
 	}
@@ -426,6 +460,9 @@ func (d *Device) StageWrite(off int, p []byte) error {
 
 // StageFinish marks the staged envelope complete.
 func (d *Device) StageFinish() error {
+	if d.mb != nil {
+		return d.mcubootStageFinish()
+	}
 	d.staged = d.stagedCap
 	d.emit(Event{Procedure: "staging", Command: "stage envelope", Argument: fmt.Sprintf("%d bytes at 0x%05x", d.staged, d.candidate.Offset), Result: Info})
 	return nil
@@ -586,6 +623,8 @@ func (d *Device) StateInfo() (StateInfo, error) {
 		kind := "P-256"
 		if a.kind == anchorEd25519 {
 			kind = "Ed25519"
+		} else if a.kind == anchorHSSLMS {
+			kind = "HSS-LMS"
 		}
 		si.TrustAnchors = append(si.TrustAnchors, fmt.Sprintf("#%d %s %x…", i+1, kind, a.key[len(a.key)-8:]))
 	}

@@ -74,8 +74,9 @@
 //
 // Update (staged envelope): authenticate first (SHA-256 over the whole manifest bstr item, kept in
 // RAM so that what is checked is what is used; then at least one COSE_Sign1 block — ES256, ESP256,
-// EdDSA or Ed25519 — against a trust anchor; the 55-byte Sig_structure is built in RAM; unsigned
-// envelopes and COSE_Mac blocks are refused), manifest version 1, anti-rollback (a LOWER sequence
+// EdDSA, Ed25519 or HSS-LMS — against a trust anchor, or a COSE_Mac0 (HMAC 256/256) with a MAC
+// key the device holds (decrypt.go); the 55-byte Sig_structure is built in RAM; unsigned
+// envelopes and COSE_Mac (with recipients) blocks are refused), manifest version 1, anti-rollback (a LOWER sequence
 // number is refused, an equal one is accepted so that an update can be re-applied), at most
 // MaxComponents components, each known to the device; severed members present in the envelope are
 // checked against their digests. Then shared → payload-fetch, shared → install, shared →
@@ -102,6 +103,16 @@
 // image the device has). The tests rebuild each example with the same structure and real digests,
 // re-signed with the spec's key.
 //
-// RFC 4108: LoadCMS takes a CMS firmware package from the same candidate area (see rfc4108.go
-// for which part is device code and which is the codec/cms host library).
+// Config.Board "mcuboot" is a second board: Zephyr's img_mgmt over MCUboot's swap-move boot
+// loader, with its own flash map (see mcuboot_board.go).
+//
+// Encrypted payloads (draft-ietf-suit-firmware-encryption, decrypt.go): write and copy decrypt
+// when encryption-info is set, with the device's own key (AES-KW or ECDH-ES + AES-KW over P-256
+// or X25519; A128/192/256GCM, ChaCha20/Poly1305, A128/192/256CTR), streaming in ChunkSize
+// pieces with every buffer and cipher context charged to the RAM budget; an AEAD tag is checked
+// before the component counts as written, so a bad tag leaves nothing to commit or invoke.
+//
+// RFC 4108: LoadCMS takes a CMS firmware package from the same candidate area and checks it with
+// device code (cmsverify.go: a DER walk over flash, hashes in chunks, every buffer charged); only
+// the load receipt or load error it answers with is built by the codec/cms host library.
 package devicesim

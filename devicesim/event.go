@@ -35,6 +35,9 @@ type Event struct {
 	// Reported says the policy asks the reporting engine to record this result (§8.4.5.1).
 	Policy   string `json:"policy,omitempty"`
 	Reported bool   `json:"reported,omitempty"`
+	// Offset is the command's byte offset in the command sequence being run (a SUIT report's
+	// suit-record-section-offset); 0 for steps that are not commands.
+	Offset int `json:"offset,omitempty"`
 }
 
 func (e Event) String() string {

@@ -27,6 +27,7 @@ type Flash struct {
 	writeTime time.Duration // per unit
 	readByte  time.Duration
 	dev       *Device
+	maxRead   int // the largest single read (tests: device code reads in bounded pieces)
 }
 
 func newFlash(name string, size, sector int, dev *Device, external bool) *Flash {
@@ -75,6 +76,7 @@ func (f *Flash) ReadAt(p []byte, off int) error {
 		return ErrPowerCut
 	}
 	copy(p, f.data[off:])
+	f.maxRead = max(f.maxRead, len(p))
 	if f.dev != nil {
 		f.dev.clock += time.Duration(len(p)) * f.readByte
 		f.dev.bytesRead += int64(len(p))

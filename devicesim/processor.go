@@ -50,6 +50,7 @@ type compParams struct {
 	set                                    uint32
 	vendor, class, device, digest, content []byte
 	uri, invokeArgs, fetchArgs             []byte
+	encInfo                                []byte // encryption-info (decrypt.go)
 	vendorPEN                              bool
 	size, slot, source                     uint64
 }
@@ -105,6 +106,7 @@ type proc struct {
 	cmdCount          int
 	runSeqIndexSet    bool
 	runSeqIsolatedAll bool
+	cmdAt             int // offset of the command being executed in its sequence (reports)
 }
 
 // orderFrame tracks sources and targets while strict-order is False (§6.7).
@@ -140,6 +142,9 @@ func (p *proc) emit(e Event) Event {
 		e.Sequence = p.seqName
 	}
 	e.Depth = p.depth
+	if e.Offset == 0 {
+		e.Offset = p.cmdAt
+	}
 	if p.policy != noPolicy && (e.Result == Pass || e.Result == Fail) {
 		e.Policy = policyWords(p.policy)
 		pol := model.ReportingPolicy(p.policy)
@@ -223,7 +228,7 @@ func (p *proc) load(src source, fl *Flash, base int) error {
 	if err := p.parseManifest(); err != nil {
 		return err
 	}
-	return nil
+	return p.checkSequences()
 }
 
 func (p *proc) scanEnvelope() error {
@@ -348,9 +353,15 @@ func (p *proc) readSrc(what string, r rng) (*Block, error) {
 	return b, nil
 }
 
-func (p *proc) hashBuf(b []byte) [32]byte {
+// hashBuf hashes a buffer held in RAM; the SHA-256 state is charged while it runs.
+func (p *proc) hashBuf(what string, b []byte) ([32]byte, error) {
+	ctx, err := p.d.RAM.alloc("SHA-256 context ("+what+")", SHA256CtxSize, false)
+	if err != nil {
+		return [32]byte{}, err
+	}
+	defer ctx.Free()
 	p.d.chargeHash(len(b))
-	return sha256.Sum256(b)
+	return sha256.Sum256(b), nil
 }
 
 func (p *proc) authenticate() error {
@@ -361,19 +372,19 @@ func (p *proc) authenticate() error {
 		return p.failErr(-1, step, "", err)
 	}
 	p.man = man
-	hctx, err := p.alloc("SHA-256 context", SHA256CtxSize, false)
-	if err != nil {
+	if p.digest, err = p.hashBuf("manifest digest", man.Buf); err != nil {
 		return p.failErr(-1, step, "", err)
 	}
-	p.digest = p.hashBuf(man.Buf)
-	hctx.Free()
 
 	c := newCursor(p.envSrc, "authentication wrapper", p.authItem.off, p.authItem.end)
 	ao, an, err := c.bstr()
 	if err != nil {
 		return p.failErr(-1, step, "", err)
 	}
-	c = newCursor(p.envSrc, "authentication wrapper", ao, ao+an)
+	c, err = newItemCursor(p.envSrc, "authentication wrapper", ao, ao+an)
+	if err != nil {
+		return p.failErr(-1, step, "", err)
+	}
 	n, err := c.array()
 	if err != nil {
 		return p.failErr(-1, step, "", err)
@@ -469,6 +480,7 @@ const (
 	algEdDSA   = -8
 	algESP256  = -9
 	algEd25519 = -19
+	algHSSLMS  = -46
 )
 
 func coseAlgName(a int64) string {
@@ -481,6 +493,8 @@ func coseAlgName(a int64) string {
 		return "EdDSA"
 	case algEd25519:
 		return "Ed25519"
+	case algHSSLMS:
+		return "HSS-LMS"
 	}
 	return fmt.Sprintf("algorithm %d", a)
 }
@@ -489,14 +503,19 @@ func coseAlgName(a int64) string {
 func (p *proc) verifyBlock(i int, r rng, d []byte) (bool, error) {
 	cmd := "verify signature"
 	arg := fmt.Sprintf("authentication block %d", i)
-	c := newCursor(p.envSrc, fmt.Sprintf("authentication block %d", i), r.off, r.end)
+	c, err := newItemCursor(p.envSrc, fmt.Sprintf("authentication block %d", i), r.off, r.end)
+	if err != nil {
+		return false, err
+	}
 	tag, ok, err := c.optTag()
 	if err != nil {
 		return false, err
 	}
 	switch {
 	case ok && tag == 18:
-	case ok && (tag == 17 || tag == 97):
+	case ok && tag == 17:
+		return p.verifyMac0(i, c, d)
+	case ok && tag == 97:
 		return false, p.fail(false, -1, cmd, arg, ErrUnsupported, "COSE_Mac authentication blocks need a shared key, which this device does not hold")
 	case ok && tag == 98:
 		return false, p.fail(false, -1, cmd, arg, ErrUnsupported, "COSE_Sign (multi-signer) blocks are not supported; use COSE_Sign1")
@@ -517,7 +536,13 @@ func (p *proc) verifyBlock(i int, r rng, d []byte) (bool, error) {
 	if pn > 32 {
 		return false, p.fail(false, -1, cmd, arg, ErrUnsupported, "protected header of %d bytes is larger than this device accepts (32)", pn)
 	}
-	if err := c.skip(); err != nil { // unprotected header: nothing in it is trusted
+	// Unprotected header: nothing in it is trusted, but it is a map (RFC 9052 §3).
+	if major, _, _, err := c.peek(); err != nil {
+		return false, err
+	} else if major != majMap {
+		return false, p.fail(false, -1, cmd, arg, ErrMalformed, "COSE_Sign1 unprotected header is a %s, not a map", majorName(major))
+	}
+	if err := c.skip(); err != nil {
 		return false, err
 	}
 	if v, err := c.simple(); err != nil || v != simNull {
@@ -565,10 +590,12 @@ func (p *proc) verifyBlock(i int, r rng, d []byte) (bool, error) {
 		kind = anchorP256
 	case algEdDSA, algEd25519:
 		kind = anchorEd25519
+	case algHSSLMS:
+		kind = anchorHSSLMS
 	default:
-		return false, p.fail(false, -1, cmd, arg, ErrUnsupported, "COSE algorithm %d is not supported (this device verifies ES256 -7, ESP256 -9, EdDSA -8, Ed25519 -19)", alg)
+		return false, p.fail(false, -1, cmd, arg, ErrUnsupported, "COSE algorithm %d is not supported (this device verifies ES256 -7, ESP256 -9, EdDSA -8, Ed25519 -19, HSS-LMS -46)", alg)
 	}
-	if sn != 64 {
+	if sn != 64 && kind != anchorHSSLMS {
 		return false, p.fail(false, -1, cmd, arg, ErrSignature, "%s signature of %d bytes (want 64)", coseAlgName(alg), sn)
 	}
 	tried := 0
@@ -595,6 +622,11 @@ func (p *proc) verifyBlock(i int, r rng, d []byte) (bool, error) {
 func (p *proc) verifyWith(a anchor, msg, sig []byte) (bool, error) {
 	switch a.kind {
 	case anchorP256:
+		// Hash the Sig_structure first (its SHA-256 state is freed), then verify.
+		h, err := p.hashBuf("Sig_structure", msg)
+		if err != nil {
+			return false, err
+		}
 		ctx, err := p.d.RAM.alloc("P-256 verify context", P256VerifyCtxSize, false)
 		if err != nil {
 			return false, err
@@ -606,7 +638,6 @@ func (p *proc) verifyWith(a anchor, msg, sig []byte) (bool, error) {
 			return false, nil
 		}
 		pub := &ecdsa.PublicKey{Curve: elliptic.P256(), X: x, Y: y}
-		h := p.hashBuf(msg)
 		return ecdsa.Verify(pub, h[:], new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:])), nil
 	case anchorEd25519:
 		ctx, err := p.d.RAM.alloc("Ed25519 verify context", Ed25519VerifyCtxSize, false)
@@ -616,12 +647,17 @@ func (p *proc) verifyWith(a anchor, msg, sig []byte) (bool, error) {
 		defer ctx.Free()
 		p.d.clock += Ed25519VerifyTime
 		return len(a.key) == ed25519.PublicKeySize && ed25519.Verify(ed25519.PublicKey(a.key), msg, sig), nil
+	case anchorHSSLMS:
+		return p.verifyHSSLMS(a.key, msg, sig)
 	}
 	return false, nil
 }
 
 func protectedAlg(prot []byte) (int64, error) {
-	c := newCursor(ramSource(prot), "protected header", 0, len(prot))
+	c, err := newItemCursor(ramSource(prot), "protected header", 0, len(prot))
+	if err != nil {
+		return 0, err
+	}
 	n, err := c.mapHead()
 	if err != nil {
 		return 0, err
@@ -684,7 +720,9 @@ func (p *proc) parseManifest() error {
 		return p.failErr(-1, "read manifest", "", err)
 	}
 	p.manBody = buf[mo : mo+mn]
-	c = newCursor(ramSource(p.manBody), "manifest", 0, mn)
+	if c, err = newItemCursor(ramSource(p.manBody), "manifest", 0, mn); err != nil {
+		return p.failErr(-1, "read manifest", "", err)
+	}
 	if tag, ok, err := c.optTag(); err != nil || ok {
 		return p.fail(false, -1, "read manifest", "", ErrMalformed, "the manifest inside an envelope must not be tagged (found tag %d)", tag)
 	}
@@ -797,7 +835,10 @@ func (p *proc) parseManifest() error {
 
 func (p *proc) parseCommon(common []byte) error {
 	const cmd = "check components"
-	c := newCursor(ramSource(common), "common", 0, len(common))
+	c, err := newItemCursor(ramSource(common), "common", 0, len(common))
+	if err != nil {
+		return p.failErr(-1, cmd, "", err)
+	}
 	n, err := c.mapHead()
 	if err != nil {
 		return p.failErr(-1, cmd, "", err)
@@ -867,7 +908,7 @@ func (p *proc) parseCommon(common []byte) error {
 				return p.failErr(-1, cmd, "", err)
 			}
 			if j == 0 {
-				idBytes = common[o : o+l]
+				idBytes = p.d.resolveAlias(common[o : o+l])
 			}
 		}
 		found := -1
@@ -959,7 +1000,9 @@ func (p *proc) checkSevered() error {
 			if err != nil {
 				return p.failErr(-1, cmd, "", err)
 			}
-			got = p.hashBuf(b.Buf)
+			if got, err = p.hashBuf("severed "+name, b.Buf); err != nil {
+				return p.failErr(-1, cmd, "", err)
+			}
 			c := newCursor(ramSource(b.Buf), name, 0, len(b.Buf))
 			o, l, err := c.bstr()
 			if err != nil {
@@ -967,11 +1010,10 @@ func (p *proc) checkSevered() error {
 			}
 			s.buf = b.Buf[o : o+l]
 		} else {
-			h := sha256.New()
-			if err := p.d.hashRegion(p.envFlash, p.envBase+r.off, r.n(), h); err != nil {
+			var err error
+			if got, err = p.d.regionDigest(p.envFlash, p.envBase+r.off, r.n()); err != nil {
 				return p.failErr(-1, cmd, "", err)
 			}
-			copy(got[:], h.Sum(nil))
 		}
 		arg := fmt.Sprintf("SHA-256 over the %d-byte envelope member %d", r.n(), key)
 		if subtle.ConstantTimeCompare(got[:], s.digest) != 1 {

@@ -30,6 +30,8 @@ type RAM struct {
 	inUse  int
 	peak   int
 	live   map[*Block]struct{}
+	// trace, when set (tests), sees every allocation (alloc true) and every release.
+	trace func(b *Block, alloc bool)
 }
 
 func newRAM(budget int) *RAM { return &RAM{budget: budget, live: map[*Block]struct{}{}} }
@@ -55,6 +57,9 @@ func (r *RAM) alloc(what string, n int, withBuf bool) (*Block, error) {
 	r.inUse += n
 	r.peak = max(r.peak, r.inUse)
 	r.live[b] = struct{}{}
+	if r.trace != nil {
+		r.trace(b, true)
+	}
 	return b, nil
 }
 
@@ -66,6 +71,9 @@ func (b *Block) Free() {
 	if _, ok := b.ram.live[b]; ok {
 		delete(b.ram.live, b)
 		b.ram.inUse -= b.Size
+		if b.ram.trace != nil {
+			b.ram.trace(b, false)
+		}
 	}
 	b.ram = nil
 	b.Buf = nil

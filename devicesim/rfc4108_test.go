@@ -15,7 +15,7 @@ var (
 	pkgOID  = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 99999, 2, 1}
 )
 
-func cmsPackage(t *testing.T, fw []byte, version int64, stale *cms.StaleVersion, targets ...asn1.ObjectIdentifier) []byte {
+func cmsPackage(t testing.TB, fw []byte, version int64, stale *cms.StaleVersion, targets ...asn1.ObjectIdentifier) []byte {
 	t.Helper()
 	der, err := cms.Create(fw, cms.Attributes{ID: cms.PackageID{OID: pkgOID, Version: version}, Stale: stale, Targets: targets}, specPrivateKey(t), cms.SignOptions{})
 	if err != nil {

@@ -14,6 +14,9 @@ import (
 // write), restarts, and its boot loader installs the staged images and runs the invocation
 // procedure. When anything fails the device keeps its state and boots what it had.
 func (d *Device) Update(f Fetcher) *Record {
+	if d.mb != nil {
+		return d.mcubootUpdate()
+	}
 	d.beginPublic()
 	base := d.startRun("update")
 	rec := &Record{}
@@ -177,6 +180,9 @@ func (d *Device) Restart() *Record {
 	d.beginPublic()
 	d.staged = -1
 	d.emit(Event{Procedure: "boot", Command: "reset", Result: Info, Reason: ""})
+	if d.mb != nil {
+		return d.mcubootBoot()
+	}
 	return d.boot()
 }
 

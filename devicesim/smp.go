@@ -54,6 +54,7 @@ type SMPDevice struct {
 	staged   bool
 	candHash []byte
 	last     *Record
+	mbUp     mbUpload // the "mcuboot" board's upload (mcuboot_smp.go)
 }
 
 // NewSMPDevice wraps d with Zephyr's default buffers.
@@ -93,6 +94,9 @@ func (s *SMPDevice) Params() transport.Params {
 func (s *SMPDevice) ImageState() ([]transport.ImageSlot, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.dev.mb != nil {
+		return s.mbImageState()
+	}
 	var out []transport.ImageSlot
 	if seq, digest, ok := s.dev.Installed(); ok {
 		out = append(out, transport.ImageSlot{Slot: 0, Version: strconv.FormatUint(seq, 10), Hash: digest,
@@ -119,6 +123,9 @@ func (s *SMPDevice) SetState(hash []byte, confirm bool) error {
 	defer s.mu.Unlock()
 	if err := s.powered(); err != nil {
 		return err
+	}
+	if s.dev.mb != nil {
+		return s.mbSetState(hash, confirm)
 	}
 	if !confirm {
 		return transport.MgmtError(transport.MgmtNotSupported, "a SUIT device installs on confirm; test mode is not supported")
@@ -172,6 +179,9 @@ func (s *SMPDevice) BeginUpload(image, size int, upgrade bool) error {
 	if err := s.powered(); err != nil {
 		return err
 	}
+	if s.dev.mb != nil {
+		return s.mbBeginUpload(image, size, upgrade)
+	}
 	if image != 0 {
 		return transport.ImageError(transport.ImgErrInvalidSlot, fmt.Sprintf("image %d: this device takes envelopes in image 0", image))
 	}
@@ -190,6 +200,9 @@ func (s *SMPDevice) BeginUpload(image, size int, upgrade bool) error {
 func (s *SMPDevice) WriteUpload(image, off int, data []byte) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.dev.mb != nil {
+		return s.mbWriteUpload(off, data)
+	}
 	if err := s.dev.StageWrite(off, data); err != nil {
 		return transport.ImageError(transport.ImgErrFlashWriteFailed, err.Error())
 	}
@@ -204,6 +217,9 @@ func (s *SMPDevice) WriteUpload(image, off int, data []byte) error {
 func (s *SMPDevice) EndUpload(image int) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.dev.mb != nil {
+		return s.mbEndUpload()
+	}
 	if err := s.dev.StageFinish(); err != nil {
 		return transport.ImageError(transport.ImgErrFlashWriteFailed, err.Error())
 	}
@@ -226,6 +242,9 @@ func (s *SMPDevice) AbortUpload(image int) {
 func (s *SMPDevice) Erase(slot int) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.dev.mb != nil {
+		return s.mbErase(slot)
+	}
 	switch {
 	case slot < 0 || slot == 1:
 		s.staged = false

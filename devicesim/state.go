@@ -37,6 +37,7 @@ const stateMagic = "SUST"
 const (
 	anchorP256    = 1
 	anchorEd25519 = 2
+	anchorHSSLMS  = 3 // HSS public key, 60 bytes (hsslms.go)
 )
 
 type anchor struct {
@@ -235,6 +236,9 @@ func (d *Device) writeState(s *bootState, env []envPart) error {
 
 // readState returns the newest valid state copy.
 func (d *Device) readState() (*bootState, error) {
+	if d.mb != nil {
+		return nil, fmt.Errorf("%w: the %s board has no SUIT state area (MCUboot keeps its state in the slot trailers)", ErrUnsupported, BoardMCUboot)
+	}
 	var best *bootState
 	for idx, r := range []Region{d.stateA, d.stateB} {
 		s, err := d.readStateCopy(r)

@@ -10,8 +10,12 @@ type Template struct {
 	New         func() *Envelope
 }
 
-// Templates lists the starting points, in the order of the draft's examples 0-5.
-func Templates() []Template {
+// Templates lists the starting points: the draft's examples 0-5, then the
+// templates built on the MTI profiles (mti.go).
+func Templates() []Template { return append(ExampleTemplates(), MTITemplates()...) }
+
+// ExampleTemplates lists the templates of the draft's examples 0-5, in order.
+func ExampleTemplates() []Template {
 	return []Template{
 		{"secure-boot", "Secure boot", "Check vendor, class and image digest, then boot the image (example 0).", Example0},
 		{"download-install", "Download and install", "Fetch the image from a URI into the component and check its digest; no boot (example 1).", Example1},

@@ -13,6 +13,8 @@ import (
 	"strings"
 
 	"github.com/fxamacker/cbor/v2"
+
+	"github.com/suit-studio/suit-studio/codec/lms"
 )
 
 // COSE_Key labels and values (RFC 9052 §7, RFC 9053 §7).
@@ -46,6 +48,9 @@ var coseKeyDec, _ = cbor.DecOptions{
 
 // PublicPEM encodes a public key as a PEM "PUBLIC KEY" block (SubjectPublicKeyInfo).
 func PublicPEM(pub crypto.PublicKey) ([]byte, error) {
+	if k, ok := pub.(lms.PublicKey); ok { // no SubjectPublicKeyInfo here: the raw HSS key
+		return pem.EncodeToMemory(&pem.Block{Type: HSSPublicPEMType, Bytes: k}), nil
+	}
 	der, err := x509.MarshalPKIXPublicKey(pub)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrUnsupportedKey, err)

@@ -12,13 +12,13 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"encoding/pem"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
-	"path/filepath"
 	"strings"
+
+	"github.com/suit-studio/suit-studio/codec/lms"
+	"github.com/suit-studio/suit-studio/internal/atomicfile"
 )
 
 var osGetenv = os.Getenv
@@ -43,9 +43,11 @@ func (k *fileKey) KeyID() []byte            { return append([]byte(nil), k.kid..
 func (k *fileKey) Description() string      { return k.desc }
 
 // Sign signs like the standard library key it wraps: a digest for ECDSA and RSA, the message for
-// Ed25519. A nil rand uses crypto/rand.
+// Ed25519. A nil rand gives ECDSA signatures that are deterministic (RFC 6979: signing the same
+// manifest with the same key gives the same bytes, so the official vectors are byte-exact
+// regression tests); RSA then uses crypto/rand; Ed25519 is deterministic anyway.
 func (k *fileKey) Sign(r io.Reader, digest []byte, opts crypto.SignerOpts) ([]byte, error) {
-	if r == nil {
+	if _, isECDSA := k.signer.(*ecdsa.PrivateKey); r == nil && !isECDSA {
 		r = rand.Reader
 	}
 	return k.signer.Sign(r, digest, opts)
@@ -112,6 +114,9 @@ func LoadFile(path string) (any, error) {
 	if err != nil {
 		return nil, &KeyError{Ref: path, Step: "read", Err: err}
 	}
+	if isHSSFile(b) { // stateful: its state file sits beside it (hsslms.go)
+		return loadHSSFile(path)
+	}
 	k, err := ParsePrivate(b, "file "+path)
 	if err != nil {
 		return nil, &KeyError{Ref: path, Step: "parse", Err: err}
@@ -120,7 +125,9 @@ func LoadFile(path string) (any, error) {
 }
 
 // ParsePrivate parses a private key from PEM (PKCS#8, SEC1, PKCS#1, "SUIT HMAC KEY"; the first
-// private block wins when the file also holds public keys or certificates) or from DER.
+// private block wins when the file also holds public keys or certificates), from DER, or an HMAC
+// key from a COSE_Key with kty 4 (Symmetric). Anything else is an error saying what the file
+// looks like: raw bytes never become an HMAC key.
 // desc names the source in the key's Description.
 func ParsePrivate(b []byte, desc string) (any, error) {
 	rest := b
@@ -153,6 +160,8 @@ func ParsePrivate(b []byte, desc string) (any, error) {
 				continue
 			}
 			return NewKey(s, desc)
+		case HSSPrivatePEMType:
+			return nil, fmt.Errorf("%w: an HSS-LMS key is stateful: load it from its file (its state file sits beside it)", ErrUnsupportedKey)
 		case "ENCRYPTED PRIVATE KEY":
 			if firstErr == nil {
 				firstErr = fmt.Errorf("%w: the key is encrypted; decrypt it first (openssl pkcs8 -in KEY -out PLAIN.pem)", ErrUnsupportedKey)
@@ -163,15 +172,21 @@ func ParsePrivate(b []byte, desc string) (any, error) {
 		return nil, firstErr
 	}
 	if sawPEM {
-		return nil, fmt.Errorf("%w: no PRIVATE KEY, EC PRIVATE KEY, RSA PRIVATE KEY or %s block", ErrNoKeyInFile, MACPEMType)
+		hint := ""
+		if _, err := ParsePublic(b); err == nil {
+			hint = "; to verify use it with --key, to sign give the private key"
+		}
+		return nil, fmt.Errorf("%w: no PRIVATE KEY, EC PRIVATE KEY, RSA PRIVATE KEY or %s block (%s)%s", ErrNoKeyInFile, MACPEMType, pemShape(b), hint)
 	}
 	if s, err := parsePrivateDER(b); err == nil {
 		return NewKey(s, desc)
 	}
-	if len(b) >= 32 {
-		return NewMACKey(b, nil, desc)
+	// A symmetric key is read only when it says it is one: never raw bytes, which could be any
+	// file (a public key, a password file) silently turned into a shared secret.
+	if k, ok, err := parseCOSESymmetric(b, desc); ok {
+		return k, err
 	}
-	return nil, fmt.Errorf("%w: neither PEM nor a DER private key", ErrNoKeyInFile)
+	return nil, notAKey(b, true)
 }
 
 func parsePrivateDER(der []byte) (crypto.Signer, error) {
@@ -217,6 +232,12 @@ func ParsePublic(b []byte) (crypto.PublicKey, error) {
 		}
 		sawPEM = true
 		switch blk.Type {
+		case HSSPublicPEMType:
+			k := lms.PublicKey(blk.Bytes)
+			if err := k.Check(); err != nil {
+				return nil, err
+			}
+			return k, nil
 		case "PUBLIC KEY":
 			return parsePublicDER(blk.Bytes)
 		case "CERTIFICATE":
@@ -234,7 +255,7 @@ func ParsePublic(b []byte) (crypto.PublicKey, error) {
 		}
 	}
 	if sawPEM {
-		return nil, fmt.Errorf("%w: no PUBLIC KEY, CERTIFICATE or private key PEM block", ErrNoKeyInFile)
+		return nil, fmt.Errorf("%w: no PUBLIC KEY, CERTIFICATE or private key PEM block (%s)", ErrNoKeyInFile, pemShape(b))
 	}
 	if p, err := parsePublicDER(b); err == nil {
 		return p, nil
@@ -248,7 +269,7 @@ func ParsePublic(b []byte) (crypto.PublicKey, error) {
 	if p, err := ParseCOSEKey(b); err == nil {
 		return p, nil
 	}
-	return nil, fmt.Errorf("%w: not a PEM or DER public key, certificate or COSE_Key", ErrNoKeyInFile)
+	return nil, notAKey(b, false)
 }
 
 func parsePublicDER(der []byte) (crypto.PublicKey, error) {
@@ -309,79 +330,19 @@ func generate(kind KeyType) (crypto.Signer, error) {
 	return nil, fmt.Errorf("%w: %v", ErrUnsupportedKey, kind)
 }
 
-// writeNewFile writes data to a temporary file beside path and links it into place, failing
-// with ErrExists when path exists (also when it appears meanwhile: os.Link does not overwrite).
+// writeNewFile writes data through a temporary file beside path and links it into place, failing
+// with ErrExists when path exists (also when it appears meanwhile: a link does not overwrite).
 func writeNewFile(path string, data []byte, perm os.FileMode) error {
-	if _, err := os.Lstat(path); err == nil {
+	err := atomicfile.Write(path, data, perm, atomicfile.Create)
+	if atomicfile.IsExists(err) {
 		return fmt.Errorf("%w: %s (remove it first or choose another name)", ErrExists, path)
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return err
 	}
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp)
-	if err := f.Chmod(perm); err != nil {
-		f.Close()
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Link(tmp, path); err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			return fmt.Errorf("%w: %s (remove it first or choose another name)", ErrExists, path)
-		}
-		// File systems without hard links: fall back to rename after a last check.
-		if _, err2 := os.Lstat(path); err2 == nil {
-			return fmt.Errorf("%w: %s", ErrExists, path)
-		}
-		return os.Rename(tmp, path)
-	}
-	return nil
+	return err
 }
 
 // writeFileAtomic replaces path with data through a temporary file and a rename.
 func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	ok := false
-	defer func() {
-		if !ok {
-			os.Remove(tmp)
-		}
-	}()
-	if err := f.Chmod(perm); err != nil {
-		f.Close()
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	ok = true
-	return nil
+	return atomicfile.Write(path, data, perm, atomicfile.Replace)
 }
 
 // equalPublic reports whether two public keys are the same key.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync"
 
 	"golang.org/x/term"
 )
@@ -30,4 +31,30 @@ func TerminalPIN(in *os.File, out io.Writer) PINSource {
 		}
 		return string(b), nil
 	})
+}
+
+// warnedPINFiles remembers the pin-source files already warned about: one warning per file.
+var warnedPINFiles sync.Map
+
+// warnPINFileOnce warns, once per file, that a pin-source file can be read by group or others.
+func warnPINFileOnce(path string, perm os.FileMode, warn func(string)) {
+	if _, done := warnedPINFiles.LoadOrStore(path, true); done {
+		return
+	}
+	who := "group and others"
+	switch {
+	case perm&0o040 == 0:
+		who = "others"
+	case perm&0o004 == 0:
+		who = "its group"
+	}
+	warn(fmt.Sprintf("pin-source file %q (mode %04o) is readable by %s: restrict it with chmod 600", path, uint32(perm), who))
+}
+
+func (o LoadOptions) warn(msg string) {
+	if o.Warn != nil {
+		o.Warn(msg)
+		return
+	}
+	fmt.Fprintln(os.Stderr, "warning: "+msg)
 }

@@ -395,7 +395,7 @@ func selectToken(mod *Module, u *URI) (TokenInfo, error) {
 
 // readPINSource reads a pin-source attribute: "file:/path" or a bare path. Only the first line
 // counts, without its line ending.
-func readPINSource(src string) (string, error) {
+func readPINSource(src string, warn func(string)) (string, error) {
 	p := src
 	if strings.HasPrefix(p, "file:") {
 		p = strings.TrimPrefix(p, "file:")
@@ -411,6 +411,9 @@ func readPINSource(src string) (string, error) {
 		return "", fmt.Errorf("%w: pin-source file: %v", ErrNoPIN, err)
 	}
 	defer f.Close()
+	if fi, err := f.Stat(); err == nil && fi.Mode().Perm()&0o044 != 0 {
+		warnPINFileOnce(p, fi.Mode().Perm(), warn)
+	}
 	b, err := io.ReadAll(io.LimitReader(f, 4096))
 	if err != nil {
 		return "", fmt.Errorf("%w: pin-source file %s: %v", ErrNoPIN, p, err)
@@ -446,7 +449,7 @@ func (s *Session) login(u *URI, opts LoadOptions) error {
 		return &KeyError{Ref: ref, Step: "login", Err: err}
 	}
 	if u.PINSource != "" {
-		pin, err := readPINSource(u.PINSource)
+		pin, err := readPINSource(u.PINSource, opts.warn)
 		if err != nil {
 			return &KeyError{Ref: ref, Step: "login", Err: err}
 		}

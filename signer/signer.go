@@ -34,7 +34,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
+
+	"github.com/suit-studio/suit-studio/codec/lms"
 )
 
 // COSE algorithm identifiers (IANA "COSE Algorithms").
@@ -144,6 +147,8 @@ type LoadOptions struct {
 	// Algorithm, when not zero, is the COSE algorithm the caller needs: a key that signs with
 	// another algorithm is refused with ErrWrongKeyType.
 	Algorithm int64
+	// Warn receives warnings (a pin-source file readable by others); standard error when nil.
+	Warn func(msg string)
 }
 
 func (o LoadOptions) getenv(k string) string {
@@ -214,6 +219,9 @@ func CloseKey(k any) error {
 // PublicKeyID is the kid of a public key: the first 8 bytes of SHA-256 over its DER
 // SubjectPublicKeyInfo.
 func PublicKeyID(pub crypto.PublicKey) ([]byte, error) {
+	if k, ok := pub.(lms.PublicKey); ok {
+		return hssKeyID(k), nil
+	}
 	der, err := x509.MarshalPKIXPublicKey(pub)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrUnsupportedKey, err)
@@ -237,6 +245,8 @@ func AlgorithmFor(pub crypto.PublicKey) (int64, error) {
 		return 0, fmt.Errorf("%w: curve %s", ErrUnsupportedKey, p.Curve.Params().Name)
 	case ed25519.PublicKey:
 		return AlgEdDSA, nil
+	case lms.PublicKey:
+		return AlgHSSLMS, nil
 	case *rsa.PublicKey:
 		if p.N.BitLen() < 2048 {
 			return 0, fmt.Errorf("%w: RSA key of %d bits (2048 at least)", ErrUnsupportedKey, p.N.BitLen())
@@ -253,6 +263,8 @@ func KeyKind(pub crypto.PublicKey) string {
 		return p.Curve.Params().Name
 	case ed25519.PublicKey:
 		return "Ed25519"
+	case lms.PublicKey:
+		return "HSS-LMS"
 	case *rsa.PublicKey:
 		return fmt.Sprintf("RSA-%d", p.N.BitLen())
 	}
@@ -274,6 +286,8 @@ func AlgorithmName(alg int64) string {
 		return "PS256"
 	case AlgHMAC256:
 		return "HMAC 256/256"
+	case AlgHSSLMS:
+		return "HSS-LMS"
 	}
 	return fmt.Sprintf("alg %d", alg)
 }
@@ -308,7 +322,7 @@ func (e *KeyError) Error() string {
 	if e.Ref == "" {
 		return e.Step + ": " + e.Err.Error()
 	}
-	return e.Ref + ": " + e.Step + ": " + e.Err.Error()
+	return strconv.Quote(e.Ref) + ": " + e.Step + ": " + e.Err.Error()
 }
 
 func (e *KeyError) Unwrap() error { return e.Err }

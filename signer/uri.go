@@ -62,9 +62,12 @@ func ParseURI(s string) (*URI, error) {
 			}
 			name, raw, ok := strings.Cut(attr, "=")
 			if !ok {
-				return nil, fmt.Errorf("%w: path attribute %q has no \"=\"", ErrBadURI, redactAttr(attr))
+				return nil, fmt.Errorf("%w: a path attribute has no \"=\" (%s)", ErrBadURI, redactAttr(attr))
 			}
 			name = strings.ToLower(name)
+			if err := refuseSecret("path", name); err != nil {
+				return nil, err
+			}
 			if seen[name] {
 				return nil, fmt.Errorf("%w: path attribute %q given twice", ErrBadURI, name)
 			}
@@ -125,12 +128,11 @@ func ParseURI(s string) (*URI, error) {
 			}
 			name, raw, ok := strings.Cut(attr, "=")
 			if !ok {
-				return nil, fmt.Errorf("%w: query attribute %q has no \"=\"", ErrBadURI, redactAttr(attr))
+				return nil, fmt.Errorf("%w: a query attribute has no \"=\" (%s)", ErrBadURI, redactAttr(attr))
 			}
 			name = strings.ToLower(name)
-			if name == "pin-value" {
-				// Never echo the value.
-				return nil, fmt.Errorf("%w: pin-value is refused: a PIN in a URI leaks into shell history and process lists; use pin-source=file:PATH, SUIT_PKCS11_PIN or the prompt", ErrBadURI)
+			if err := refuseSecret("query", name); err != nil {
+				return nil, err
 			}
 			if seen["?"+name] {
 				return nil, fmt.Errorf("%w: query attribute %q given twice", ErrBadURI, name)
@@ -160,12 +162,36 @@ func ParseURI(s string) (*URI, error) {
 	return u, nil
 }
 
-// redactAttr keeps a malformed attribute's name only: its value might be a secret.
+// redactAttr describes a malformed attribute without its text, which might be a secret (a PIN
+// typed where a name was expected).
 func redactAttr(a string) string {
-	if len(a) > 24 {
-		return a[:24] + "..."
+	return fmt.Sprintf("%d characters, not shown: they might be a secret", len(a))
+}
+
+// secretAttr reports whether an attribute name looks like it carries a secret: RFC 7512's
+// pin-value and anything like it (a vendor's x-pin, so-pin, password, passphrase, secret). The
+// pin-source attribute names a file, not a secret.
+func secretAttr(name string) bool {
+	if name == "pin-source" {
+		return false
 	}
-	return a
+	for _, w := range []string{"pin", "pass", "secret", "credential"} {
+		if strings.Contains(name, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// refuseSecret refuses a secret attribute in either part of the URI, naming it without its value.
+func refuseSecret(part, name string) error {
+	if !secretAttr(name) {
+		return nil
+	}
+	if len(name) > 32 {
+		name = name[:32] + "..."
+	}
+	return fmt.Errorf("%w: %s is refused (a %s attribute; its value is not shown): a PIN or password in a URI leaks into shell history and process lists; use pin-source=file:PATH, SUIT_PKCS11_PIN or the prompt", ErrBadURI, name, part)
 }
 
 // String formats the URI with path attributes in a fixed order and values percent-encoded.

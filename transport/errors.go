@@ -158,6 +158,12 @@ type DeviceError struct {
 
 func (e *DeviceError) text() codeText {
 	if !e.V2 {
+		if e.RC == MgmtUnknown && e.Reason == "magic mismatch" {
+			// Zephyr's verbose reason for IMG_MGMT_ERR_INVALID_IMAGE_HEADER_MAGIC, which a v1
+			// client only sees as MGMT_ERR_EUNKNOWN: say what it means and what to do.
+			t := imgCodes[ImgErrInvalidHeaderMagic]
+			return codeText{mgmtCodes[MgmtUnknown].name, t.words, t.hint}
+		}
 		if t, ok := mgmtCodes[e.RC]; ok {
 			return t
 		}

@@ -42,6 +42,13 @@ type Device interface {
 	Echo(text string) (string, error)
 }
 
+// UploadInspector is implemented by a Device that inspects the first chunk of an upload before
+// the server does anything else with it, as Zephyr's img_mgmt_upload_inspect checks the data
+// length, "len" and the MCUboot header magic before resuming or erasing. An error is the reply.
+type UploadInspector interface {
+	InspectUpload(req UploadRequest) error
+}
+
 // Server answers SMP requests on behalf of a Device. One Server keeps the device's upload state
 // across connections, so a client that reconnects (a cable pulled and plugged back) resumes.
 type Server struct {
@@ -281,6 +288,15 @@ func (s *Server) upload(p Packet) (any, func(), error) {
 	up := &s.up
 	image := int(req.Image)
 	if req.Off == 0 {
+		if in, ok := d.(UploadInspector); ok {
+			if err := in.InspectUpload(req); err != nil {
+				if up.active {
+					d.AbortUpload(up.image)
+					*up = uploadState{}
+				}
+				return nil, nil, err
+			}
+		}
 		if req.Len == nil {
 			return nil, nil, ImageError(ImgErrInvalidLength, "len is required at offset 0")
 		}

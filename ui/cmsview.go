@@ -460,6 +460,15 @@ func (e *CMSExport) Create() {
 		showKeyError(e.win, "Cannot create the package", err)
 		return
 	}
+	confirmReplace(e.win, []string{out, req.MakeCertFile}, func(overwrite bool) {
+		req.Overwrite = overwrite
+		e.createPackage(req, image, out)
+	})
+}
+
+// createPackage signs and writes the package (out and a made certificate are replaced only when
+// req.Overwrite is set).
+func (e *CMSExport) createPackage(req app.CMSCreateRequest, image, out string) {
 	e.create.Disable()
 	e.status.SetText("Signing…")
 	e.bg.Add(1)
@@ -472,7 +481,7 @@ func (e *CMSExport) Create() {
 			der, err = app.CreateCMS(context.Background(), req, signer.LoadOptions{PIN: e.pin})
 		}
 		if err == nil {
-			if werr := app.WriteFileAtomic(out, der, 0o644); werr != nil {
+			if werr := app.WriteFile(out, der, 0o644, req.Overwrite); werr != nil {
 				err = &app.FileError{Op: "write", Path: out, Err: werr, Hint: "check that the folder exists and is writable"}
 			}
 		}

@@ -374,7 +374,7 @@ func (v *PushView) start(port string, po app.PortOptions, data []byte, file stri
 			b, err := readBounded(file, app.MaxDocumentSize)
 			if err == nil {
 				var ok bool
-				if app.IsCMSPackage(b) {
+				if app.IsCMSPackage(b) || app.IsMCUbootImage(b) {
 					data = b
 				} else if data, ok = app.EnvelopeBytes(b); !ok {
 					err = &simHintError{err: fmt.Errorf("%s: %w", filepath.Base(file), app.ErrUnrecognized),
@@ -455,7 +455,10 @@ func (v *PushView) done(res *app.PushResult, err error) {
 func pushHint(err error) string {
 	var de *transport.DeviceError
 	var he *simHintError
+	var mb *app.MCUbootBoardError
 	switch {
+	case errors.As(err, &mb):
+		return mcubootPushHint
 	case errors.As(err, &he):
 		return he.hint
 	case errors.As(err, &de):

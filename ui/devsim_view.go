@@ -33,6 +33,12 @@ import (
 	"github.com/suit-studio/suit-studio/model"
 )
 
+// The Board choices of the Simulator tab.
+const (
+	simBoardSUIT    = "SUIT device"
+	simBoardMCUboot = "Zephyr + MCUboot"
+)
+
 // ErrSimulatorBusy is returned by (*SimulatorView).Drive while another run holds the device.
 var ErrSimulatorBusy = errors.New("the simulated device is busy with another run: press Stop in the simulator view, or wait for it to end")
 
@@ -79,6 +85,7 @@ type SimulatorView struct {
 	opts SimulatorOptions
 
 	vendorEntry, modelEntry, trustEntry *widget.Entry
+	boardSel                            *widget.Select // "SUIT device" or "Zephyr + MCUboot"
 	payloadEntry                        *widget.Entry
 	provisionBtn, pickKeyBtn            *widget.Button
 
@@ -169,7 +176,13 @@ func NewSimulatorView(w fyne.Window, opts SimulatorOptions) *SimulatorView {
 	v.payloadEntry.SetPlaceHolder("payloads behind URIs, one a line: URI=FILE")
 	v.payloadEntry.SetMinRowsVisible(2)
 
+	v.boardSel = widget.NewSelect([]string{simBoardSUIT, simBoardMCUboot}, nil)
+	v.boardSel.SetSelected(simBoardSUIT)
+	if opts.Config.Board == devicesim.BoardMCUboot {
+		v.boardSel.SetSelected(simBoardMCUboot)
+	}
 	provForm := widget.NewForm(
+		widget.NewFormItem("Board", v.boardSel),
 		widget.NewFormItem("Vendor", v.vendorEntry),
 		widget.NewFormItem("Model (class)", v.modelEntry),
 		widget.NewFormItem("Trust anchor", container.NewBorder(nil, nil, nil, v.pickKeyBtn, v.trustEntry)),
@@ -287,12 +300,13 @@ func (v *SimulatorView) Session() *app.SimSession {
 
 // simProv is what the provisioning fields say, read on the UI goroutine.
 type simProv struct {
-	domain, model, trust string
-	payloads             []string // URI=FILE lines
+	domain, model, trust, board string
+	payloads                    []string // URI=FILE lines
 }
 
 func (v *SimulatorView) readProv() simProv {
-	p := simProv{domain: strings.TrimSpace(v.vendorEntry.Text), model: strings.TrimSpace(v.modelEntry.Text), trust: strings.TrimSpace(v.trustEntry.Text)}
+	p := simProv{domain: strings.TrimSpace(v.vendorEntry.Text), model: strings.TrimSpace(v.modelEntry.Text), trust: strings.TrimSpace(v.trustEntry.Text),
+		board: v.boardSel.Selected}
 	for _, l := range strings.Split(v.payloadEntry.Text, "\n") {
 		if l = strings.TrimSpace(l); l != "" {
 			p.payloads = append(p.payloads, l)
@@ -315,9 +329,14 @@ func (v *SimulatorView) provisioning(p simProv) (app.SimProvisioning, error) {
 	if err != nil {
 		return app.SimProvisioning{}, err
 	}
+	cfg := v.opts.Config
+	cfg.Board = devicesim.BoardSUIT
+	if p.board == simBoardMCUboot {
+		cfg.Board = devicesim.BoardMCUboot
+	}
 	return app.SimProvisioning{
 		TrustPEM: [][]byte{pem}, TrustNames: []string{filepath.Base(p.trust)},
-		VendorID: vendor, ClassID: class, Config: v.opts.Config,
+		VendorID: vendor, ClassID: class, Config: cfg,
 	}, nil
 }
 
@@ -346,7 +365,7 @@ func (v *SimulatorView) session(p simProv, fresh bool) (*app.SimSession, error) 
 	v.mu.Lock()
 	s := v.sess
 	v.mu.Unlock()
-	if s != nil && !fresh {
+	if s != nil && !fresh && s.Device.IsMCUboot() == (p.board == simBoardMCUboot) {
 		return s, nil
 	}
 	prov, err := v.provisioning(p)
@@ -531,6 +550,9 @@ func (v *SimulatorView) RunFile(path string) {
 		return
 	}
 	env, ok := app.EnvelopeBytes(b)
+	if !ok && v.boardSel.Selected == simBoardMCUboot {
+		env, ok = b, true // an MCUboot image: the board checks its header
+	}
 	if !ok {
 		v.showError("Cannot run "+filepath.Base(path), app.ErrUnrecognized,
 			"the simulator takes signed CBOR envelopes, binary or hex: build and sign a source in the editor first")
@@ -1052,6 +1074,9 @@ func simVerdict(rec *devicesim.Record, err error) string {
 	switch rec.Outcome {
 	case devicesim.Applied:
 		s = fmt.Sprintf("Applied: the device accepted the manifest (sequence number %d), installed it and boots it.", rec.SequenceNumber)
+		if strings.HasPrefix(rec.BootReason, "MCUboot") {
+			s = "Applied: MCUboot validated the image and boots it."
+		}
 		if rec.BootReason != "" {
 			s += " Boot: " + rec.BootReason + "."
 		}
@@ -1129,6 +1154,7 @@ type simBoard struct {
 	regions  []simRegion
 	info     devicesim.StateInfo
 	infoErr  error
+	mcuboot  string // the mcuboot board's slots and trailers in words
 	ramInUse int
 	ramPeak  int
 	budget   int
@@ -1167,6 +1193,7 @@ func simCounts(d *devicesim.Device) simCountsT {
 func simSnapshot(d *devicesim.Device, before simCountsT) *simBoard {
 	b := &simBoard{ramInUse: d.RAM.InUse(), ramPeak: d.RAM.Peak(), budget: d.RAM.Budget(), off: d.PoweredOff(), clock: d.Clock(), ops: d.FlashOps()}
 	b.info, b.infoErr = d.StateInfo()
+	b.mcuboot = d.MCUbootSummary()
 	for _, f := range []*devicesim.Flash{d.Int, d.Ext} {
 		if f == nil {
 			continue
@@ -1332,6 +1359,9 @@ func simText(s string, size float32) *canvas.Text {
 // be read, which is not the same as an empty device: the text then says so, with what the state
 // area held when last read, and that Reset powers it on again.
 func simStateText(b *simBoard, last *devicesim.StateInfo) string {
+	if b.mcuboot != "" {
+		return fmt.Sprintf("%s\nRAM peak since power-on: %d of %d bytes", b.mcuboot, b.ramPeak, b.budget)
+	}
 	var sb strings.Builder
 	in := b.info
 	if b.infoErr != nil {

@@ -30,8 +30,10 @@ func signAndExport(env *model.Envelope, req SignRequest, opts signer.LoadOptions
 	if err != nil {
 		return res, fmt.Errorf("the manifest cannot be encoded: %w (fix the errors listed in the editor)", err)
 	}
+	var signingKey signer.Key
 	if req.KeyRef != "" {
-		key, err := signer.LoadSigner(req.KeyRef, opts)
+		// A signing key (file or token) or an HMAC key file (COSE_Mac0).
+		key, err := signer.LoadPrivate(req.KeyRef, opts)
 		if err != nil {
 			return res, err
 		}
@@ -42,7 +44,12 @@ func signAndExport(env *model.Envelope, req SignRequest, opts signer.LoadOptions
 		if res.signed, err = suit.Decode(data); err != nil {
 			return res, err
 		}
-		res.message = "Signed with " + key.Description() + ". "
+		if sk, ok := key.(signer.Key); ok {
+			signingKey = sk // an HMAC key cannot sign an MCUboot image
+		}
+		if d, ok := key.(interface{ Description() string }); ok {
+			res.message = "Signed with " + d.Description() + ". "
+		}
 	}
 	current := env
 	if res.signed != nil {
@@ -83,10 +90,16 @@ func signAndExport(env *model.Envelope, req SignRequest, opts signer.LoadOptions
 	case exportCHeader:
 		name := strings.TrimSuffix(filepath.Base(req.Path), filepath.Ext(req.Path))
 		out = []byte(app.CHeader(name, data))
+	case exportMCUboot:
+		var what string
+		if out, what, err = exportMCUbootImage(data, signingKey, req); err != nil {
+			return res, err
+		}
+		res.message += what
 	default:
 		return res, fmt.Errorf("unknown export %q", req.Kind)
 	}
-	if err := app.WriteExport(req.Path, out); err != nil {
+	if err := app.WriteExport(req.Path, out, req.Overwrite); err != nil {
 		return res, &app.FileError{Op: "export to", Path: req.Path, Err: err, Hint: "check that the folder exists and is writable"}
 	}
 	res.message += fmt.Sprintf("Exported %d bytes to %s.", len(out), req.Path)

@@ -519,7 +519,7 @@ func (v *inspectorView) showVerification(ver *suit.Verification, kerrs []error, 
 	}
 	title := "Not verified"
 	if ver.Authentic {
-		title = "Authentic: signed by a trusted key, manifest digest matches"
+		title = "Authentic: signed by a trusted key; covers " + ver.Scope()
 	} else if ver.Reason != "" {
 		title = "Not verified: " + ver.Reason
 	}
@@ -560,6 +560,9 @@ func (v *inspectorView) showVerification(ver *suit.Verification, kerrs []error, 
 			state = "severed, carried, DIGEST DOES NOT MATCH: " + m.Reason
 		}
 		v.verdict.Add(wrapLabel(m.Name + ": " + state))
+	}
+	for _, p := range ver.Payloads {
+		v.verdict.Add(wrapLabel(fmt.Sprintf("Integrated payload %q (%d bytes): %s: %s", p.Key, p.Size, p.Status, p.Reason)))
 	}
 	for _, e := range kerrs {
 		v.verdict.Add(wrapLabel(e.Error()))

@@ -740,7 +740,10 @@ func (m *KeyManager) exportDialog() {
 	f.format.SetSelected(exportKeyPEM)
 	form := widget.NewForm(widget.NewFormItem("Format", f.format), widget.NewFormItem("File", f.path))
 	f.ok = func() {
-		m.export(row, exportKeyFormats[f.format.Selected].format, expandHome(strings.TrimSpace(f.path.Text)))
+		path := expandHome(strings.TrimSpace(f.path.Text))
+		confirmReplace(m.win, []string{path}, func(overwrite bool) {
+			m.export(row, exportKeyFormats[f.format.Selected].format, path, overwrite)
+		})
 	}
 	f.dlg = dialog.NewCustomConfirm("Export the public key of "+row.Label, "Export", "Cancel", form, func(ok bool) {
 		if ok {
@@ -787,7 +790,7 @@ func exportedKey(ctx context.Context, row keyRow, format string) ([]byte, error)
 	return nil, fmt.Errorf("unknown export format %q", format)
 }
 
-func (m *KeyManager) export(row keyRow, format, path string) {
+func (m *KeyManager) export(row keyRow, format, path string, overwrite bool) {
 	if path == "" {
 		m.showError("Cannot export", errors.New("give the file to write"))
 		return
@@ -795,7 +798,7 @@ func (m *KeyManager) export(row keyRow, format, path string) {
 	m.background(func() func() {
 		data, err := exportedKey(m.ctx, row, format)
 		if err == nil {
-			if werr := app.WriteFileAtomic(path, data, 0o644); werr != nil {
+			if werr := app.WriteFile(path, data, 0o644, overwrite); werr != nil {
 				err = &app.FileError{Op: "export to", Path: path, Err: werr, Hint: "check that the folder exists and is writable"}
 			}
 		}

@@ -29,7 +29,7 @@ const (
 	exportCMS = "CMS firmware package (.cms)"
 )
 
-var exportKinds = []string{exportEnvelope, exportSevered, exportSource, exportDiag, exportCHeader, exportCMS}
+var exportKinds = []string{exportEnvelope, exportSevered, exportSource, exportDiag, exportCHeader, exportCMS, exportMCUboot}
 
 // exportExt is the file name extension of each export kind.
 func exportExt(kind string) string {
@@ -44,6 +44,8 @@ func exportExt(kind string) string {
 		return ".severed.suit"
 	case exportCMS:
 		return ".cms"
+	case exportMCUboot:
+		return ".signed.bin"
 	}
 	return ".suit"
 }
@@ -61,6 +63,11 @@ type SignRequest struct {
 	KeyRef string // a PEM private key file or a pkcs11: URI; "" = export without signing
 	Kind   string // one of exportKinds
 	Path   string // where to write
+	// Overwrite replaces an existing file at Path (the user said yes to "Replace the file?").
+	Overwrite bool
+	// Firmware and Component: the image file and component of an MCUboot export.
+	Firmware  string
+	Component int
 }
 
 // signForm is the open sign and export dialog (kept for tests).
@@ -144,7 +151,9 @@ func (s *Studio) signDialog() {
 			cur = strings.TrimSuffix(cur, exportExt(e))
 		}
 		f.out.SetText(cur + exportExt(k))
-		if k == exportCMS {
+		if k == exportMCUboot {
+			note.SetText(mcubootNote)
+		} else if k == exportCMS {
 			note.SetText("The next dialog packages the component's firmware image as an RFC 4108 CMS firmware package, signed with this key (no SUIT manifest).")
 		} else {
 			note.SetText("")
@@ -166,7 +175,10 @@ func (s *Studio) signDialog() {
 			s.ShowCMSExport(req.KeyRef, req.Path)
 			return
 		}
-		s.SignAndExport(req, nil)
+		confirmReplace(s.Win, []string{req.Path}, func(overwrite bool) {
+			req.Overwrite = overwrite
+			s.SignAndExport(req, nil)
+		})
 	}
 	f.dlg = dialog.NewCustomConfirm("Sign and export", "Sign and export", "Cancel", container.NewVBox(form, note, warn), func(ok bool) {
 		if ok {
@@ -183,6 +195,15 @@ func (s *Studio) signDialog() {
 // document too (so that saving keeps it, and the inspector shows it). done, when not nil, runs
 // on the event goroutine afterwards with the error (nil on success).
 func (s *Studio) SignAndExport(req SignRequest, done func(error)) {
+	if req.Kind == exportMCUboot && req.Firmware == "" {
+		if err := s.mcubootFirmware(&req); err != nil {
+			showKeyError(s.Win, "Cannot export for MCUboot", err)
+			if done != nil {
+				done(err)
+			}
+			return
+		}
+	}
 	env := s.doc.Envelope()
 	opts := signer.LoadOptions{PIN: s.pin, Context: context.Background()}
 	s.background(func() func() {

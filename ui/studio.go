@@ -55,6 +55,7 @@ type Studio struct {
 	sim       *SimulatorView
 	push      *PushView
 	keys      *KeyManager
+	publish   *PublishView // publish.go: firmware server, status tracker, fleet
 
 	// TrustedKeys are the key files of the trust store (see trust.go), which the inspector
 	// verifies against.
@@ -117,6 +118,8 @@ func New(a fyne.App, state *app.State) *Studio {
 		s.inspector.verify()
 	}
 	s.keys = NewKeyManager(s.Win, kmo)
+	s.publish = NewPublishView(s.Win, PublishViewOptions{Envelope: encoded,
+		Prov: func() (app.SimProvisioning, error) { return s.sim.provisioning(s.sim.readProv()) }})
 	// Each view scrolls when the window is smaller than it needs: no view makes the window larger
 	// than the user made it (or than the screen).
 	fit := func(o fyne.CanvasObject) fyne.CanvasObject { return container.NewScroll(o) }
@@ -127,6 +130,7 @@ func New(a fyne.App, state *app.State) *Studio {
 		container.NewTabItem("Simulator", fit(s.sim.Content)),
 		container.NewTabItem("Push", fit(s.push.Content)),
 		container.NewTabItem("Keys", fit(s.keys)),
+		container.NewTabItem("Publish", fit(s.publish.Content)),
 	)
 	s.tabs.OnSelected = func(t *container.TabItem) {
 		if t.Text == "Inspector" {
@@ -245,6 +249,7 @@ func (s *Studio) menu() *fyne.MainMenu {
 		&fyne.MenuItem{Label: "Redo", Action: s.redo, Shortcut: shortcutRedo},
 		fyne.NewMenuItemSeparator(),
 		&fyne.MenuItem{Label: "Find…", Action: s.find, Shortcut: shortcutFind},
+		&fyne.MenuItem{Label: "Encrypt payload…", Action: func() { s.encryptDialog() }},
 	)
 	view := fyne.NewMenu("View",
 		&fyne.MenuItem{Label: "Start", Action: func() { s.ShowView(ViewStart) }, Shortcut: shortcutView1},
@@ -538,6 +543,7 @@ func (s *Studio) quit() {
 	s.confirmDiscard(func() {
 		s.doc.Close()
 		s.keys.Close() // logs out of tokens
+		s.publish.Stop()
 		if s.tmp != "" {
 			os.RemoveAll(s.tmp)
 		}

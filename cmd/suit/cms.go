@@ -57,9 +57,15 @@ func cmsCreate(env *cmdEnv, args []string) error {
 	desc := fs.String("description", "", "content-hints description")
 	noTime := fs.Bool("no-signing-time", false, "leave out the signing-time attribute (reproducible output with deterministic keys)")
 	pss := fs.Bool("pss", false, "sign RSA keys with RSASSA-PSS instead of PKCS#1 v1.5")
-	out := fs.String("o", "", "output file (default: standard output)")
+	out := outputFlag(fs, "o", "output file (default: standard output)", nil)
 	pos, err := parseFlags(fs, args)
 	if err != nil {
+		return err
+	}
+	if err := out.check(); err != nil {
+		return err
+	}
+	if err := checkOutput(*makeCert, *out.force); err != nil {
 		return err
 	}
 	if len(pos) != 0 {
@@ -75,12 +81,12 @@ func cmsCreate(env *cmdEnv, args []string) error {
 	case *key == "":
 		return usageErr("give --key FILE or --key pkcs11:...", "no signing key")
 	}
-	img, err := readInput(env, *image)
+	img, err := readInput(env, *image, app.AnyInput)
 	if err != nil {
 		return err
 	}
 	req := app.CMSCreateRequest{Image: img, FirmwareID: *fwID, Version: *fwVersion, Targets: targets, Description: *desc,
-		KeyRef: *key, CertFile: *cert, MakeCertFile: *makeCert, RSAPSS: *pss}
+		KeyRef: *key, CertFile: *cert, MakeCertFile: *makeCert, RSAPSS: *pss, Overwrite: *out.force}
 	if !*noTime {
 		req.SigningTime = time.Now()
 	}
@@ -94,7 +100,7 @@ func cmsCreate(env *cmdEnv, args []string) error {
 		}
 		return inputErr(err, "", "cannot create the package")
 	}
-	return writeOutput(env, *out, pkg, true)
+	return out.write(env, pkg, true)
 }
 
 func isKeyError(err error) bool {
@@ -146,7 +152,7 @@ func cmsVerify(env *cmdEnv, args []string) error {
 			return usageErr("", "--target: %v", err)
 		}
 	}
-	pkg, err := readInput(env, pos[0])
+	pkg, err := readInput(env, pos[0], app.PackageInput)
 	if err != nil {
 		return err
 	}
@@ -154,7 +160,7 @@ func cmsVerify(env *cmdEnv, args []string) error {
 	if err != nil {
 		code := cms.CodeOf(err)
 		fmt.Fprintf(env.stdout, "INVALID: %s (%d)\n", code, int(code))
-		return negative("", "%v", err)
+		return negativeBecause(err, "", "%v", err)
 	}
 	fmt.Fprintf(env.stdout, "valid: firmware package %s version %d, %d bytes, signed by subjectKeyIdentifier %x\n", p.ID.OID, p.ID.Version, len(p.Firmware), p.SubjectKeyID)
 	return nil
@@ -169,7 +175,7 @@ func cmsShow(env *cmdEnv, args []string) error {
 	if len(pos) != 1 {
 		return usageErr("suit cms show FILE", "cms show needs one package")
 	}
-	b, err := readInput(env, pos[0])
+	b, err := readInput(env, pos[0], app.PackageInput)
 	if err != nil {
 		return err
 	}

@@ -21,13 +21,16 @@ func decodeErr(name string, err error) error {
 		if hint == "" {
 			hint = "is this a SUIT envelope? suit takes binary CBOR or hex text; a source file goes to 'suit create'"
 		}
-		return &cliError{code: exitUsage, msg: fmt.Sprintf("%s: %s", name, de.Error()), hint: hint}
+		if de.Offset == 0 && isMCUbootFile(name) {
+			hint = "this is an MCUboot image, not a SUIT envelope: look into it with 'suit mcuboot show " + name + "'"
+		}
+		return &cliError{code: exitUsage, msg: fmt.Sprintf("%q: %s", name, de.Error()), hint: hint}
 	}
 	var se *suit.SourceError
 	if errors.As(err, &se) {
-		return &cliError{code: exitUsage, msg: fmt.Sprintf("%s: %s", name, se.Error()), hint: se.Hint}
+		return &cliError{code: exitUsage, msg: fmt.Sprintf("%q: %s", name, se.Error()), hint: se.Hint}
 	}
-	return &cliError{code: exitUsage, msg: fmt.Sprintf("%s: %v", name, err)}
+	return &cliError{code: exitUsage, msg: fmt.Sprintf("%q: %v", name, err)}
 }
 
 // loadVerifyKeys reads --key files for verification.
@@ -47,7 +50,7 @@ func loadSigningKeys(env *cmdEnv, refs []string) ([]any, func(), error) {
 			signer.CloseKey(k)
 		}
 	}
-	opts := signer.LoadOptions{Getenv: env.getenv}
+	opts := signer.LoadOptions{Getenv: env.getenv, Warn: func(m string) { printMsg(env.stderr, "warning", m) }}
 	if env.stdinTTY {
 		opts.PIN = signer.TerminalPIN(os.Stdin, env.stderr)
 	}

@@ -14,7 +14,7 @@ import (
 func init() {
 	register(&command{
 		name: "keys",
-		usage: "keys list KEY_OR_TOKEN | keys tokens MODULE | keys generate [--type p256|p384|ed25519|rsa3072] KEY | " +
+		usage: "keys list KEY_OR_TOKEN | keys tokens MODULE | keys generate [--type p256|p384|ed25519|rsa3072|hmac|hss-lms] KEY | " +
 			"keys export [--format pem|cose|c] [--name IDENT] [-o OUT] KEY | keys import [--name NAME] [--trust-dir DIR] PUBLIC | " +
 			"keys trust list|add|remove ... | keys devtoken [--dir DIR]",
 		summary: "manage signing keys in files and on PKCS#11 tokens (pkcs11: URIs), and trusted public keys",
@@ -25,7 +25,7 @@ func init() {
 // pinOptions: PINs come from the URI's pin-source, SUIT_PKCS11_PIN, or a prompt on the
 // terminal (never from a flag).
 func pinOptions(env *cmdEnv) signer.LoadOptions {
-	o := signer.LoadOptions{Getenv: env.getenv, Context: context.Background()}
+	o := signer.LoadOptions{Getenv: env.getenv, Context: context.Background(), Warn: func(m string) { printMsg(env.stderr, "warning", m) }}
 	if env.stdinTTY {
 		o.PIN = signer.TerminalPIN(os.Stdin, env.stderr)
 	}
@@ -111,13 +111,34 @@ func runKeys(env *cmdEnv, args []string) error {
 		}
 		return nil
 	case "generate":
-		typ := fs.String("type", "p256", "key type: p256, p384, ed25519 or rsa3072")
+		typ := fs.String("type", "p256", "key type: p256, p384, ed25519, rsa3072, hmac (a file only: HMAC 256/256 for COSE_Mac0), or hss-lms[:h5-w8|h10-w4|h10-w8|h15-w4] (a file only, stateful)")
 		pos, err := parseFlags(fs, args[1:])
 		if err != nil {
 			return err
 		}
 		if len(pos) != 1 {
 			return usageErr("suit keys generate --type p256 NEW.pem, or pkcs11:token=dev;object=LABEL?module-path=...", "keys generate needs a file path or a pkcs11: URI")
+		}
+		if t := strings.ToLower(*typ); t == "hss-lms" || strings.HasPrefix(t, "hss-lms:") {
+			// A stateful hash-based key (RFC 8554; MTI profile suit-sha256-hsslms-a256kw-a256ctr).
+			params := strings.TrimPrefix(strings.TrimPrefix(t, "hss-lms"), ":")
+			if err := signer.GenerateHSSFile(pos[0], params); err != nil {
+				return keyErr(err)
+			}
+			used, total, err := signer.HSSRemaining(pos[0])
+			if err != nil {
+				return keyErr(err)
+			}
+			fmt.Fprintf(env.stdout, "HSS-LMS (stateful: %d of %d signatures used; the state is %s.state, keep it with the key)\n%s\n", used, total, pos[0], pos[0])
+			return nil
+		}
+		if strings.EqualFold(*typ, "hmac") {
+			k, err := app.GenerateMACKeyFile(pos[0])
+			if err != nil {
+				return keyErr(err)
+			}
+			fmt.Fprintf(env.stdout, "%s %s kid %s\n%s\n", k.Kind, k.Algorithm, k.KeyID, k.Ref)
+			return nil
 		}
 		kt, err := signer.ParseKeyType(*typ)
 		if err != nil {
@@ -132,9 +153,12 @@ func runKeys(env *cmdEnv, args []string) error {
 	case "export":
 		format := fs.String("format", "pem", "pem (SubjectPublicKeyInfo), cose (COSE_Key CBOR) or c (C array for a device)")
 		name := fs.String("name", "", "C identifier of the array (format c)")
-		out := fs.String("o", "", "output file (default: standard output)")
+		out := outputFlag(fs, "o", "output file (default: standard output)", nil)
 		pos, err := parseFlags(fs, args[1:])
 		if err != nil {
+			return err
+		}
+		if err := out.check(); err != nil {
 			return err
 		}
 		if len(pos) != 1 {
@@ -144,7 +168,7 @@ func runKeys(env *cmdEnv, args []string) error {
 		if err != nil {
 			return keyErr(err)
 		}
-		return writeOutput(env, *out, b, *format == app.FormatCOSEKey)
+		return out.write(env, b, *format == app.FormatCOSEKey)
 	case "import":
 		name := fs.String("name", "", "name in the trust store (default: the file name)")
 		dir := fs.String("trust-dir", "", "trust store directory (default $XDG_CONFIG_HOME/suit-studio/trust)")

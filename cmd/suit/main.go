@@ -138,14 +138,14 @@ func runMain(env *cmdEnv, args []string) int {
 	}
 	var ce *cliError
 	if errors.As(err, &ce) {
-		fmt.Fprintf(env.stderr, "suit: error: %s\n", ce.Error())
+		printMsg(env.stderr, "error", ce.Error())
 		if ce.hint != "" {
-			fmt.Fprintf(env.stderr, "suit: hint: %s\n", ce.hint)
+			printMsg(env.stderr, "hint", ce.hint)
 		}
-		return ce.code
+		return exitCode(err)
 	}
-	fmt.Fprintf(env.stderr, "suit: error: %s\n", err)
-	return exitUsage
+	printMsg(env.stderr, "error", err.Error())
+	return exitCode(err)
 }
 
 func printUsage(w io.Writer) {

@@ -39,5 +39,6 @@ func TestScripts(t *testing.T) {
 			e.Setenv("SHARED", filepath.Dir(filepath.Dir(vec)))
 			return nil
 		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){"waitaddr": waitAddr},
 	})
 }

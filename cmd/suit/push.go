@@ -11,14 +11,15 @@ import (
 	"time"
 
 	"github.com/suit-studio/suit-studio/app"
+	"github.com/suit-studio/suit-studio/codec/mcuboot"
 	"github.com/suit-studio/suit-studio/transport"
 )
 
 func init() {
 	register(&command{
 		name:    "push",
-		usage:   "push --port PORT [--baud N] [--no-confirm] [--no-reset] [--timeout D] [--line N] [--wait D] FILE",
-		summary: "upload an envelope to a device over MCUmgr SMP (serial), confirm it and reset the device",
+		usage:   "push --port PORT [--baud N] [--no-confirm] [--no-reset] [--test] [--timeout D] [--line N] [--wait D] FILE",
+		summary: "upload an envelope or an MCUboot image to a device over MCUmgr SMP (serial), confirm it and reset the device",
 		run:     runPush,
 	})
 }
@@ -58,7 +59,10 @@ func (p portFlags) options(name string) (app.PortOptions, error) {
 // deviceErr turns a failure to talk to the device into a CLI error with a hint.
 func deviceErr(err error, what string) error {
 	var de *transport.DeviceError
+	var mb *app.MCUbootBoardError
 	switch {
+	case errors.As(err, &mb):
+		return withCode(exitNegative, fmt.Errorf("%s: %w", what, err), mb.Hint())
 	case errors.As(err, &de):
 		return withCode(exitNegative, fmt.Errorf("%s: the device answered: %w", what, err), de.Hint())
 	case errors.Is(err, transport.ErrTimeout):
@@ -80,6 +84,7 @@ func runPush(env *cmdEnv, args []string) error {
 	pf := addPortFlags(fs)
 	noConfirm := fs.Bool("no-confirm", false, "upload only; do not start the update")
 	noReset := fs.Bool("no-reset", false, "do not reset the device after confirming")
+	test := fs.Bool("test", false, "MCUboot image: mark it for a test swap instead of confirming it for good")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -91,15 +96,20 @@ func runPush(env *cmdEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	data, err := readCBOR(env, pos[0])
+	data, err := readInput(env, pos[0], app.AnyInput)
 	if err != nil {
 		return err
+	}
+	if !mcuboot.IsImage(data) { // an MCUboot image goes as is; an envelope may be hex text
+		if d, ok := app.DecodeHexText(data); ok {
+			data = d
+		}
 	}
 	ctx, cancel := interruptible()
 	defer cancel()
 	bar := &progressBar{env: env, on: env.stdoutTTY}
 	res, err := app.Push(ctx, *pf.port, data, app.PushOptions{
-		PortOptions: po, NoConfirm: *noConfirm, NoReset: *noReset, Progress: bar.update,
+		PortOptions: po, NoConfirm: *noConfirm, NoReset: *noReset, Test: *test, Progress: bar.update,
 	})
 	bar.done()
 	if res.ResumedFrom > 0 {

@@ -18,7 +18,7 @@ import (
 
 func init() { simServeHook = simServe }
 
-const serveUsage = "sim serve --pty [--link PATH] [--baud N] [--buf-size N] [--buf-count N] [--line N] [--state DIR] [--trust PUB ...] " +
+const serveUsage = "sim serve --pty [--board suit|mcuboot] [--link PATH] [--baud N] [--buf-size N] [--buf-count N] [--line N] [--state DIR] [--trust PUB ...] " +
 	"[--vendor-domain D --model M | --vendor-id HEX --class-id HEX] [--device-id HEX] [--sequence N] [--image FILE] [--payload URI=FILE ...] [--hw-type OID --hw-serial HEX]"
 
 // simServe runs `suit sim serve`: the simulated device answers MCUmgr SMP on a pseudo-terminal, so
@@ -88,7 +88,13 @@ func simServe(env *cmdEnv, args []string) error {
 		return withCode(exitNegative, fmt.Errorf("cannot set the pty to raw mode: %w", err), "")
 	}
 	if *link != "" {
-		os.Remove(*link)
+		// Replace a link (a stale one from an earlier run), never a file.
+		if st, err := os.Lstat(*link); err == nil {
+			if st.Mode()&os.ModeSymlink == 0 {
+				return &cliError{code: exitUsage, msg: fmt.Sprintf("%s exists and is not a link", *link), hint: "choose another --link path; only a symbolic link is replaced"}
+			}
+			os.Remove(*link)
+		}
 		if err := os.Symlink(slave.Name(), *link); err != nil {
 			return inputErr(err, "check that the directory exists and is writable", "cannot create the link %s", *link)
 		}

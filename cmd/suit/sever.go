@@ -22,9 +22,12 @@ func runSever(env *cmdEnv, args []string) error {
 	var members multiFlag
 	fs.Var(&members, "member", "member to sever: "+strings.Join(suit.SeverableMembers, ", ")+"; repeatable (default: every one present)")
 	keep := fs.Bool("keep", false, "keep the severed content in the envelope (default: remove it, as in the draft's example 2)")
-	out := fs.String("o", "", "output file (- for standard output)")
+	out := outputFlag(fs, "o", "output file (- for standard output)", nil)
 	pos, err := parseFlags(fs, args)
 	if err != nil {
+		return err
+	}
+	if err := out.check(); err != nil {
 		return err
 	}
 	if len(pos) != 1 {
@@ -50,5 +53,5 @@ func runSever(env *cmdEnv, args []string) error {
 		fmt.Fprintf(env.stderr, "suit: warning: the manifest changed, so %d signature(s) no longer apply and were removed\n", res.DroppedSignatures)
 		fmt.Fprintf(env.stderr, "suit: hint: sign the severed envelope again: suit sign --key KEY\n")
 	}
-	return writeOutput(env, *out, res.Bytes, true)
+	return out.write(env, res.Bytes, true)
 }

@@ -14,7 +14,7 @@ import (
 func init() {
 	register(&command{
 		name:    "show",
-		usage:   "show [--source | --diag | --json] [--key PUB ...] FILE",
+		usage:   "show [--source | --diag | --json] [--key PUB ...] [--decrypt-key KEY ...] [--payload URI=FILE ...] [--ciphertext FILE] FILE",
 		summary: "decode and print an envelope: a readable tree (default), its source form, diagnostic notation or JSON",
 		run:     runShow,
 	})
@@ -27,6 +27,10 @@ func runShow(env *cmdEnv, args []string) error {
 	jsonOut := fs.Bool("json", false, "print the source form as JSON")
 	var keys multiFlag
 	fs.Var(&keys, "key", "public key (PEM, certificate, COSE_Key) or HMAC key to verify with; repeatable")
+	var decKeys, payloads multiFlag
+	fs.Var(&decKeys, "decrypt-key", "decrypt encrypted payloads with this private key (PEM) or key-encryption key file; repeatable")
+	fs.Var(&payloads, "payload", "URI=FILE: an encrypted payload the envelope fetches from URI (repeatable)")
+	ciphertext := fs.String("ciphertext", "", "for a bare SUIT_Encryption_Info: the detached ciphertext")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -55,6 +59,23 @@ func runShow(env *cmdEnv, args []string) error {
 		fmt.Fprintln(env.stdout, s)
 		return nil
 	}
+	dk, closeKeys, err := loadDecryptKeys(env, decKeys)
+	if err != nil {
+		return err
+	}
+	defer closeKeys()
+	if isEncryptionInfo(data) {
+		var ct []byte
+		if *ciphertext != "" {
+			if ct, err = readCBOR(env, *ciphertext); err != nil {
+				return err
+			}
+		}
+		if err := showEncryptionInfo(env.stdout, data, dk, ct); err != nil {
+			return decodeErr(pos[0], err)
+		}
+		return nil
+	}
 	e, err := suit.Decode(data)
 	if err != nil {
 		return decodeErr(pos[0], err)
@@ -76,6 +97,11 @@ func runShow(env *cmdEnv, args []string) error {
 		return err
 	}
 	printTree(env.stdout, e, len(data))
+	pl, err := payloadMap(env, payloads)
+	if err != nil {
+		return err
+	}
+	printEncryptedPayloads(env.stdout, app.FindEncryptedPayloads(e, pl), dk)
 	if len(keys) > 0 {
 		vk, err := loadVerifyKeys(keys)
 		if err != nil {
@@ -316,11 +342,14 @@ func printVerification(w io.Writer, v *suit.Verification) {
 	for _, m := range v.Members {
 		fmt.Fprintf(w, "severed %s: %s\n", m.Name, m.Reason)
 	}
+	for _, p := range v.Payloads {
+		fmt.Fprintf(w, "integrated payload %q (%d bytes): %s: %s\n", p.Key, p.Size, p.Status, p.Reason)
+	}
 	for _, u := range v.Unauthenticated {
 		fmt.Fprintf(w, "unauthenticated: %s\n", u)
 	}
 	if v.Authentic {
-		fmt.Fprintln(w, "verdict: AUTHENTIC")
+		fmt.Fprintf(w, "verdict: AUTHENTIC: %s\n", v.Scope())
 	} else {
 		fmt.Fprintf(w, "verdict: NOT AUTHENTIC: %s\n", v.Reason)
 	}

@@ -20,12 +20,15 @@ func runSign(env *cmdEnv, args []string) error {
 	fs := newFlags(env, commands["sign"])
 	var keys multiFlag
 	fs.Var(&keys, "key", "PEM private key file, HMAC key file, or pkcs11: URI; repeat for several auth blocks")
-	out := fs.String("o", "", "output file (- for standard output)")
+	out := outputFlag(fs, "o", "output file (- for standard output)", nil)
 	algName := fs.String("alg", "", "COSE algorithm instead of the key's default: es256, esp256, es384, esp384, eddsa, ed25519")
 	replace := fs.Bool("replace", false, "remove existing authentication blocks first")
 	noKID := fs.Bool("no-kid", false, "do not put the key id (kid) in the protected header")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
+		return err
+	}
+	if err := out.check(); err != nil {
 		return err
 	}
 	if len(pos) != 1 {
@@ -54,11 +57,11 @@ func runSign(env *cmdEnv, args []string) error {
 	if err != nil {
 		return &cliError{code: exitUsage, msg: "signing failed: " + err.Error(), hint: "check that the key fits the algorithm (e.g. a P-256 key for es256/esp256)"}
 	}
-	if err := writeOutput(env, *out, signed, true); err != nil {
+	if err := out.write(env, signed, true); err != nil {
 		return err
 	}
-	if *out != "" && *out != "-" {
-		fmt.Fprintf(env.stderr, "suit: signed %s with %d key(s): %d bytes written to %s\n", pos[0], len(loaded), len(signed), *out)
+	if *out.name != "" && *out.name != "-" {
+		fmt.Fprintf(env.stderr, "suit: signed %s with %d key(s): %d bytes written to %s\n", pos[0], len(loaded), len(signed), *out.name)
 	}
 	return nil
 }

@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"github.com/suit-studio/suit-studio/app"
+	"github.com/suit-studio/suit-studio/codec/cms"
+	"github.com/suit-studio/suit-studio/codec/suit"
 	"github.com/suit-studio/suit-studio/devicesim"
 )
 
@@ -21,10 +23,11 @@ var simServeHook func(env *cmdEnv, args []string) error
 func init() {
 	register(&command{
 		name: "sim",
-		usage: "sim run --trust PUB [--trust PUB ...] [--vendor-domain D --model M | --vendor-id HEX --class-id HEX] " +
-			"[--device-id HEX] [--sequence N] [--image FILE] [--payload URI=FILE ...] [--power-cut-at N] [--tamper OFFSET] [--rollback-to N] [--state DIR] [--json] " +
-			"[--hw-type OID --hw-serial HEX --receipt FILE] ENVELOPE|PACKAGE\n" +
-			"       suit sim serve ...",
+		usage: "sim run [--board suit|mcuboot] --trust PUB [--trust PUB ...] [--vendor-domain D --model M | --vendor-id HEX --class-id HEX] " +
+			"[--device-id HEX] [--sequence N] [--image FILE] [--payload URI=FILE ...] [--device-key [KID=]FILE ...] [--component-alias NAME=HEX ...] [--rate N] [--block-size N] [--report URL] [--polls N --poll-every D] [--power-cut-at N] [--tamper OFFSET] [--rollback-to N] [--state DIR] [--json] " +
+			"[--hw-type OID --hw-serial HEX --receipt FILE] ENVELOPE|PACKAGE|URI\n" +
+			"       suit sim serve ...\n" +
+			"       suit sim fleet --devices N --server URI ...",
 		summary: "simulate a Class 1 device (10 KiB RAM, 100 KiB flash) processing an envelope step by step",
 		run:     runSim,
 	})
@@ -37,6 +40,8 @@ func runSim(env *cmdEnv, args []string) error {
 	switch args[0] {
 	case "run":
 		return simRun(env, args[1:])
+	case "fleet":
+		return simFleet(env, args[1:]) // simnet.go
 	case "serve":
 		if simServeHook == nil {
 			return usageErr("use 'suit sim run' to process an envelope directly", "'suit sim serve' is not available in this build yet")
@@ -56,18 +61,28 @@ func simRun(env *cmdEnv, args []string) error {
 	tamper := fs.Int("tamper", -1, "flip the bits of this byte of the staged envelope before processing")
 	rollback := fs.Int64("rollback-to", -1, "fault injection: rewrite the stored sequence number to N before processing")
 	asJSON := fs.Bool("json", false, "print one JSON object per step, then the record")
-	receiptOut := fs.String("receipt", "", "RFC 4108 packages: write the device's load receipt or load error (DER) to FILE")
+	receiptOut := outputFlag(fs, "receipt", "RFC 4108 packages: write the device's load receipt or load error (DER) to FILE", nil)
 	pf := addProvFlags(fs)
+	nf := addNetFlags(fs) // simnet.go: a networked device (HTTP/CoAP fetch, reports)
 	pos, err := parseFlags(fs, args)
 	if err != nil {
+		return err
+	}
+	if err := receiptOut.check(); err != nil {
 		return err
 	}
 	if len(pos) != 1 {
 		return usageErr("give exactly one envelope file (binary CBOR or hex, - for stdin)", "sim run needs one ENVELOPE, got %d arguments", len(pos))
 	}
-	envelope, err := readCBOR(env, pos[0])
+	netc, err := nf.client()
 	if err != nil {
 		return err
+	}
+	var envelope []byte
+	if !app.IsNetURI(pos[0]) {
+		if envelope, err = readEnvelope(env, pos[0], app.EnvelopeOrPackageInput); err != nil {
+			return err
+		}
 	}
 	prov, pl, err := pf.build(env)
 	if err != nil {
@@ -91,9 +106,14 @@ func simRun(env *cmdEnv, args []string) error {
 			fmt.Fprintf(env.stdout, "fault: stored sequence number rewritten to %d\n", *rollback)
 		}
 	}
+	if envelope == nil { // the device locates its update on the server
+		if envelope, err = nf.locate(env, netc, sess, pos[0]); err != nil || envelope == nil {
+			return err
+		}
+	}
 	enc := json.NewEncoder(env.stdout)
 	run := app.SimRun{
-		Payloads: pl, PowerCutAt: *powerCut, TamperAt: *tamper,
+		Payloads: pl, PowerCutAt: *powerCut, TamperAt: *tamper, Net: netc,
 		OnEvent: func(e devicesim.Event) {
 			if *asJSON {
 				enc.Encode(e)
@@ -116,8 +136,8 @@ func simRun(env *cmdEnv, args []string) error {
 		if res.Code != 0 && !*asJSON {
 			fmt.Fprintf(env.stdout, "load error: %s (%d)\n", res.Code, int(res.Code))
 		}
-		if *receiptOut != "" && res.Report != nil {
-			if err := writeOutput(env, *receiptOut, res.Report, true); err != nil {
+		if *receiptOut.name != "" && res.Report != nil {
+			if err := receiptOut.write(env, res.Report, true); err != nil {
 				return err
 			}
 		}
@@ -128,6 +148,7 @@ func simRun(env *cmdEnv, args []string) error {
 		}
 	}
 	printRecord(env, rec, *asJSON)
+	nf.sendReport(env, netc, sess, rec, pos[0])
 	switch rec.Outcome {
 	case devicesim.Applied:
 		return nil
@@ -140,7 +161,20 @@ func simRun(env *cmdEnv, args []string) error {
 	case devicesim.NoBoot:
 		return negative("the manifest's validate/load/invoke sequences fail on this device", "the update was installed but the device does not boot: %s", rec.Reason)
 	}
-	return negative(refusalHint(rec), "the device refused the envelope: %s", rec.Reason)
+	return negativeBecause(inputProblem(envelope), refusalHint(rec), "the device refused the envelope: %s", rec.Reason)
+}
+
+// inputProblem is the tool's own decoders' verdict on the input (nil when it is well-formed): a
+// device refusing input that 'suit verify' or 'suit cms verify' would call malformed exits 2 as
+// they do, while a refusal of well-formed input (or of a byte tampered in the device's flash)
+// stays a negative verdict.
+func inputProblem(b []byte) error {
+	if app.IsCMSPackage(b) {
+		_, err := cms.Parse(b)
+		return err
+	}
+	_, err := suit.Decode(b)
+	return err
 }
 
 func refusalHint(rec *devicesim.Record) string {

@@ -11,10 +11,11 @@ import (
 
 // provFlags are the provisioning flags that `suit sim run` and `suit sim serve` share.
 type provFlags struct {
-	trust, payloads                                                multiFlag
+	trust, payloads, deviceKeys, aliases                           multiFlag
 	vendorDomain, model, vendorID, classID, deviceID, image, state *string
 	hwType, hwSerial                                               *string
 	sequence                                                       *uint64
+	board                                                          *string
 }
 
 func addProvFlags(fs *flag.FlagSet) *provFlags {
@@ -29,17 +30,27 @@ func addProvFlags(fs *flag.FlagSet) *provFlags {
 		state:        fs.String("state", "", "keep the device (its flash) in DIR between runs"),
 		hwType:       fs.String("hw-type", devicesim.DefaultHWType.String(), "RFC 4108 packages: the device's hardware module type (OID)"),
 		hwSerial:     fs.String("hw-serial", "00000001", "RFC 4108 packages: the device's serial number (hex)"),
+		board:        fs.String("board", devicesim.BoardSUIT, "device profile: suit (SUIT manifest processor) or mcuboot (Zephyr img_mgmt + MCUboot swap-move; --trust keys are MCUboot's built-in keys, --image an MCUboot image)"),
 	}
 	fs.Var(&p.trust, "trust", "PEM public key the device trusts (repeatable)")
 	fs.Var(&p.payloads, "payload", "URI=FILE: a payload the device fetches from URI (repeatable)")
+	fs.Var(&p.deviceKeys, "device-key", "[KID=]FILE: a key the device holds: a key-encryption key, a P-256/X25519 private key (encrypted payloads) or an HMAC key (COSE_Mac0); repeatable")
+	fs.Var(&p.aliases, "component-alias", "NAME=HEX: the manifest's component NAME is the device's [h'HEX'] (repeatable)")
 	return p
 }
 
 // build reads the files the flags name and returns the provisioning and the URI-to-payload map.
 func (p *provFlags) build(env *cmdEnv) (app.SimProvisioning, map[string][]byte, error) {
 	prov := app.SimProvisioning{VendorDomain: *p.vendorDomain, Model: *p.model, Sequence: *p.sequence}
+	switch *p.board {
+	case devicesim.BoardSUIT, "":
+	case devicesim.BoardMCUboot:
+		prov.Config.Board = devicesim.BoardMCUboot
+	default:
+		return prov, nil, usageErr("--board suit (the default) or --board mcuboot", "unknown board %q", *p.board)
+	}
 	for _, t := range p.trust {
-		b, err := readInput(env, t)
+		b, err := readInput(env, t, app.AnyInput)
 		if err != nil {
 			return prov, nil, err
 		}
@@ -60,11 +71,28 @@ func (p *provFlags) build(env *cmdEnv) (app.SimProvisioning, map[string][]byte, 
 		*id.dst = b
 	}
 	if *p.image != "" {
-		b, err := readInput(env, *p.image)
+		b, err := readInput(env, *p.image, app.AnyInput)
 		if err != nil {
 			return prov, nil, err
 		}
 		prov.Image = b
+	}
+	for _, ref := range p.deviceKeys {
+		k, err := app.LoadDeviceKey(ref)
+		if err != nil {
+			return prov, nil, inputErr(err, "give a key-encryption key, a P-256 or X25519 private key (PEM) or a SUIT HMAC KEY file", "cannot use --device-key")
+		}
+		prov.Keys = append(prov.Keys, k)
+	}
+	for _, a := range p.aliases {
+		name, id, err := app.ParseComponentAlias(a)
+		if err != nil {
+			return prov, nil, inputErr(err, "write --component-alias plaintext-firmware=00", "bad --component-alias")
+		}
+		if prov.Config.ComponentAliases == nil {
+			prov.Config.ComponentAliases = map[string][]byte{}
+		}
+		prov.Config.ComponentAliases[name] = id
 	}
 	pl := map[string][]byte{}
 	for _, s := range p.payloads {
@@ -72,7 +100,11 @@ func (p *provFlags) build(env *cmdEnv) (app.SimProvisioning, map[string][]byte, 
 		if !ok || uri == "" || file == "" {
 			return prov, nil, usageErr("write --payload http://example.com/file.bin=firmware.bin", "--payload %q is not URI=FILE", s)
 		}
-		b, err := readInput(env, file)
+		read := func(env *cmdEnv, name string) ([]byte, error) { return readInput(env, name, app.AnyInput) }
+		if strings.HasSuffix(file, ".hex") { // hex text, like the spec's vectors
+			read = readCBOR
+		}
+		b, err := read(env, file)
 		if err != nil {
 			return prov, nil, err
 		}

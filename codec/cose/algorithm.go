@@ -7,6 +7,8 @@ import (
 	"crypto/elliptic"
 	"fmt"
 	"strconv"
+
+	"github.com/suit-studio/suit-studio/codec/lms"
 )
 
 // COSE algorithm ids used for SUIT authentication blocks (IANA "COSE
@@ -21,6 +23,7 @@ const (
 	AlgEdDSA   int64 = -8  // EdDSA (here: Ed25519)
 	AlgEd25519 int64 = -19 // Ed25519, fully specified (SUIT MTI profiles)
 	AlgHMAC256 int64 = 5   // HMAC w/ SHA-256, 256-bit tag ("HMAC 256/256")
+	AlgHSSLMS  int64 = -46 // HSS/LMS hash-based signature (RFC 8554, RFC 9708)
 )
 
 type algKind int
@@ -29,6 +32,7 @@ const (
 	kindECDSA algKind = iota + 1
 	kindEd25519
 	kindHMAC
+	kindHSSLMS
 )
 
 // algInfo is what an algorithm id means here. ES256 and ESP256 (and so on)
@@ -51,12 +55,12 @@ var algorithms = map[int64]algInfo{
 	AlgEdDSA:   {"EdDSA", kindEd25519, nil, 0},
 	AlgEd25519: {"Ed25519", kindEd25519, nil, 0},
 	AlgHMAC256: {"HMAC 256/256", kindHMAC, nil, crypto.SHA256},
+	AlgHSSLMS:  {"HSS-LMS", kindHSSLMS, nil, 0},
 }
 
 // Names of ids this package recognises but does not implement, so messages
 // can still say what they are.
 var otherAlgorithmNames = map[int64]string{
-	-46: "HSS-LMS",
 	-37: "PS256", -38: "PS384", -39: "PS512",
 	4: "HMAC 256/64", 6: "HMAC 384/384", 7: "HMAC 512/512",
 }
@@ -108,6 +112,11 @@ func AlgorithmForKey(pub crypto.PublicKey) (int64, error) {
 			return 0, fmt.Errorf("cose: %w: nil Ed25519 public key", ErrKeyMismatch)
 		}
 		return AlgorithmForKey(*k)
+	case lms.PublicKey:
+		if err := k.Check(); err != nil {
+			return 0, fmt.Errorf("cose: %w: %v", ErrKeyMismatch, err)
+		}
+		return AlgHSSLMS, nil
 	}
 	return 0, fmt.Errorf("cose: %w: key type %T (want an ECDSA P-256/P-384/P-521 or Ed25519 key)", ErrUnsupportedAlgorithm, pub)
 }
@@ -116,7 +125,7 @@ func AlgorithmForKey(pub crypto.PublicKey) (int64, error) {
 func checkKey(alg int64, op string, pub crypto.PublicKey) (algInfo, crypto.PublicKey, error) {
 	info, ok := algorithms[alg]
 	if !ok {
-		return info, nil, algErr(alg, op, ErrUnsupportedAlgorithm, "supported: ES256, ESP256, ES384, ESP384, ES512, ESP512, EdDSA, Ed25519")
+		return info, nil, algErr(alg, op, ErrUnsupportedAlgorithm, "supported: ES256, ESP256, ES384, ESP384, ES512, ESP512, EdDSA, Ed25519, HSS-LMS")
 	}
 	switch info.kind {
 	case kindECDSA:
@@ -142,6 +151,12 @@ func checkKey(alg int64, op string, pub crypto.PublicKey) (algInfo, crypto.Publi
 			return info, nil, algErr(alg, op, ErrKeyMismatch, "needs an Ed25519 key, got %s", describeKey(pub))
 		}
 		return info, k, nil
+	case kindHSSLMS:
+		k, ok := pub.(lms.PublicKey)
+		if !ok || k.Check() != nil {
+			return info, nil, algErr(alg, op, ErrKeyMismatch, "needs an HSS-LMS public key, got %s", describeKey(pub))
+		}
+		return info, k, nil
 	}
 	return info, nil, algErr(alg, op, ErrKeyMismatch, "%s is a MAC algorithm: use Mac0 / VerifyMAC with a symmetric key", info.name)
 }
@@ -158,6 +173,8 @@ func describeKey(pub crypto.PublicKey) string {
 		return fmt.Sprintf("an Ed25519 key of %d bytes", len(k))
 	case *ed25519.PublicKey:
 		return "an Ed25519 key"
+	case lms.PublicKey:
+		return "an HSS-LMS key"
 	case nil:
 		return "no key"
 	}

@@ -17,6 +17,16 @@
 // bytes exactly as received (they are what the signature covers), and
 // Message.VerifySignature / Message.VerifyMAC check it.
 //
+// For payload encryption (draft-ietf-suit-firmware-encryption) ParseEncrypt
+// reads a COSE_Encrypt (tag 96, the SUIT_Encryption_Info) or COSE_Encrypt0,
+// ContentKey opens a COSE_recipient with a key-encryption key (AES-KW, RFC
+// 3394, KeyWrap) or a private key (ECDH-ES + AES-KW over P-256 or X25519, with
+// HKDF-SHA-256 and the SUIT COSE_KDF_Context, KDFContext), and
+// ContentDecrypter decrypts A128/192/256GCM, ChaCha20/Poly1305 and
+// A128/192/256CTR piece by piece in constant memory, holding the tag back
+// until Final. EncryptDetached builds the SUIT_Encryption_Info and the
+// ciphertext for any number of recipients.
+//
 // Every encoding this package produces is core deterministic CBOR (RFC 8949
 // §4.2.1). Decoding rejects indefinite lengths and duplicate map keys, and has
 // fixed nesting and size limits, but accepts header maps whose keys are not in

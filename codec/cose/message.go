@@ -8,6 +8,8 @@ import (
 	"fmt"
 
 	"github.com/fxamacker/cbor/v2"
+
+	"github.com/suit-studio/suit-studio/codec/lms"
 )
 
 // Message is a parsed COSE_Sign1_Tagged or COSE_Mac0_Tagged message.
@@ -271,6 +273,10 @@ func (m *Message) VerifySignature(pub crypto.PublicKey, detachedPayload []byte) 
 		}
 		if !ed25519.Verify(key.(ed25519.PublicKey), tbs, m.Signature) {
 			return algErr(m.Alg, op, ErrVerification, "signature does not verify with this key")
+		}
+	case kindHSSLMS:
+		if err := lms.Verify(key.(lms.PublicKey), tbs, m.Signature); err != nil {
+			return algErr(m.Alg, op, ErrVerification, "%v", err)
 		}
 	}
 	return nil

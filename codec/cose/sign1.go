@@ -8,6 +8,8 @@ import (
 	"io"
 	"math/big"
 
+	"github.com/suit-studio/suit-studio/codec/lms"
+
 	"golang.org/x/crypto/cryptobyte"
 	"golang.org/x/crypto/cryptobyte/asn1"
 )
@@ -115,6 +117,16 @@ func Sign1(rand io.Reader, signer crypto.Signer, alg int64, kid []byte, detached
 			return nil, fmt.Errorf("cose: sign with %s: signer failed: %w", info.name, err)
 		}
 		if len(out) != ed25519.SignatureSize || !ed25519.Verify(pub.(ed25519.PublicKey), tbs, out) {
+			return nil, algErr(alg, "sign", ErrVerification, "the signer's signature does not verify with its own public key")
+		}
+		sig = out
+	case kindHSSLMS:
+		// HSS signs the message itself (RFC 9708 §4); a stateful signer reserves its leaf.
+		out, err := signer.Sign(rand, tbs, crypto.Hash(0))
+		if err != nil {
+			return nil, fmt.Errorf("cose: sign with %s: signer failed: %w", info.name, err)
+		}
+		if lms.Verify(pub.(lms.PublicKey), tbs, out) != nil {
 			return nil, algErr(alg, "sign", ErrVerification, "the signer's signature does not verify with its own public key")
 		}
 		sig = out

@@ -117,7 +117,7 @@ func TestAlgorithmKeyMismatch(t *testing.T) {
 		{AlgEdDSA, p256, ErrKeyMismatch, "needs an Ed25519 key"},
 		{AlgES256, ed, ErrKeyMismatch, "needs an ECDSA P-256 key, got an Ed25519 key"},
 		{AlgHMAC256, p256, ErrKeyMismatch, "MAC algorithm"},
-		{-46, p256, ErrUnsupportedAlgorithm, "HSS-LMS"},
+		{-46, p256, ErrKeyMismatch, "needs an HSS-LMS public key, got an ECDSA P-256 key"},
 		{-999, p256, ErrUnsupportedAlgorithm, "unknown (-999)"},
 	}
 	for _, c := range cases {

@@ -55,7 +55,31 @@ func Encode(env *model.Envelope) ([]byte, error) {
 		w.tag(model.TagEnvelope)
 	}
 	w.mapOf(pairs)
+	if checkEncodedDepth {
+		if err := decodable(w.buf); err != nil {
+			return nil, err
+		}
+	}
 	return w.buf, nil
+}
+
+// checkEncodedDepth is off only in the test that builds over-deep envelopes on purpose.
+var checkEncodedDepth = true
+
+// decodable refuses an encoding that the decoder would refuse for its limits (nesting depth
+// maxDepth, element and item counts): one set of limits for reading and writing, so that 'suit
+// create' never writes an envelope that 'suit show' and the device simulator cannot read.
+func decodable(b []byte) error {
+	_, err := Decode(b)
+	if err != nil && errors.Is(err, ErrLimit) {
+		var de *DecodeError
+		path := "envelope"
+		if errors.As(err, &de) && de.Path != "" {
+			path = de.Path
+		}
+		return &EncodeError{Path: path, Err: err}
+	}
+	return nil
 }
 
 // EncodeManifest encodes the manifest alone (the content of the envelope's key 3, without the

@@ -5,6 +5,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -36,22 +38,53 @@ func (e *SourceError) Error() string {
 
 func (e *SourceError) Unwrap() error { return ErrSource }
 
-// ParseSource reads the YAML or JSON source form of an envelope (see FormatSource). Relative file
-// names (image-file, {file: ...}) are resolved against baseDir.
+// ParseSource reads the YAML or JSON source form of an envelope (see FormatSource). File names
+// (image-file, {file: ...}) are relative to baseDir and may not leave it (see SourceOptions).
 func ParseSource(src []byte, baseDir string) (*model.Envelope, error) {
+	return ParseSourceWith(src, SourceOptions{BaseDir: baseDir})
+}
+
+// SourceOptions tune ParseSourceWith.
+type SourceOptions struct {
+	// BaseDir is the folder file names in the source are relative to (the source file's own
+	// folder; "" is the working directory).
+	BaseDir string
+	// AllowOutside lets file names leave BaseDir: absolute paths, "..", symbolic links pointing
+	// out. Off by default, so that a source from elsewhere cannot embed any file the user can read
+	// (/etc/shadow, a private key) into an envelope: it reads files below BaseDir only (os.Root).
+	AllowOutside bool
+}
+
+// ParseSourceWith is ParseSource with options.
+func ParseSourceWith(src []byte, opts SourceOptions) (*model.Envelope, error) {
+	if err := checkFlowNesting(src); err != nil {
+		return nil, err
+	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(src, &doc); err != nil {
-		return nil, &SourceError{Line: 1, Column: 1, Path: "source", Msg: "not valid YAML or JSON: " + err.Error(), Hint: "check indentation and quoting"}
+		line, msg := yamlError(err)
+		return nil, &SourceError{Line: line, Column: 1, Path: "source", Msg: "not valid YAML or JSON: " + msg, Hint: "check indentation and quoting"}
 	}
 	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
 		return nil, &SourceError{Line: 1, Column: 1, Path: "source", Msg: "the source is empty", Hint: "start from 'suit show --source' of an example, or a template in the studio"}
 	}
-	p := &parser{base: baseDir}
+	p := &parser{base: opts.BaseDir, allowOutside: opts.AllowOutside}
+	if p.base == "" {
+		p.base = "."
+	}
+	defer func() {
+		if p.root != nil {
+			p.root.Close()
+		}
+	}()
 	return p.envelope(doc.Content[0])
 }
 
 type parser struct {
-	base string
+	base         string
+	allowOutside bool
+	root         *os.Root // BaseDir, opened at the first file name
+	nesting      int      // command sequences entered and not yet left
 }
 
 func (p *parser) fail(n *yaml.Node, path, hint, format string, args ...any) error {
@@ -71,11 +104,11 @@ func (p *parser) fields(n *yaml.Node, path string, allowed ...string) ([][2]*yam
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		if seen[k.Value] {
-			return nil, p.fail(k, path, "remove one of them", "%q appears twice", k.Value)
+			return nil, p.fail(k, path, "remove one of them", "%s appears twice", excerpt(k.Value))
 		}
 		seen[k.Value] = true
 		if allowed != nil && !contains(allowed, k.Value) {
-			return nil, p.fail(k, path, "known fields here: "+strings.Join(allowed, ", "), "unknown field %q", k.Value)
+			return nil, p.fail(k, path, "known fields here: "+strings.Join(allowed, ", "), "unknown field %s", excerpt(k.Value))
 		}
 		if v.Kind == yaml.AliasNode {
 			v = v.Alias
@@ -104,7 +137,7 @@ func nodeKind(n *yaml.Node) string {
 		if n.Tag == "!!null" {
 			return "null"
 		}
-		return fmt.Sprintf("%q", n.Value)
+		return excerpt(n.Value)
 	}
 	return "something else"
 }
@@ -117,7 +150,7 @@ func (p *parser) uint(n *yaml.Node, path string) (uint64, error) {
 	}
 	v, err := strconv.ParseUint(strings.ReplaceAll(n.Value, "_", ""), 0, 64)
 	if err != nil {
-		return 0, p.fail(n, path, "", "expected an unsigned integer, found %q", n.Value)
+		return 0, p.fail(n, path, "", "expected an unsigned integer, found %s", excerpt(n.Value))
 	}
 	return v, nil
 }
@@ -128,7 +161,7 @@ func (p *parser) int(n *yaml.Node, path string) (int64, error) {
 	}
 	v, err := strconv.ParseInt(strings.ReplaceAll(n.Value, "_", ""), 0, 64)
 	if err != nil {
-		return 0, p.fail(n, path, "", "expected an integer, found %q", n.Value)
+		return 0, p.fail(n, path, "", "expected an integer, found %s", excerpt(n.Value))
 	}
 	return v, nil
 }
@@ -155,7 +188,7 @@ func (p *parser) hexBytes(n *yaml.Node, path string) ([]byte, error) {
 	s := strings.Join(strings.Fields(n.Value[2:len(n.Value)-1]), "")
 	b, err := hex.DecodeString(s)
 	if err != nil {
-		return nil, p.fail(n, path, "use an even number of hex digits", "bad hex in %s: %v", n.Value, err)
+		return nil, p.fail(n, path, "use an even number of hex digits", "bad hex in %s: %v", excerpt(n.Value), err)
 	}
 	return b, nil
 }
@@ -165,24 +198,72 @@ func (p *parser) readFile(n *yaml.Node, path string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !filepath.IsAbs(name) {
-		name = filepath.Join(p.base, name)
-	}
-	st, err := os.Stat(name)
+	f, shown, err := p.openFile(name)
 	if err != nil {
-		return nil, p.fail(n, path, "file names are relative to the source file's directory", "cannot read %s: %v", name, err)
+		if errors.Is(err, errOutside) {
+			return nil, p.fail(n, path, "file names are relative to the source file's folder and must stay inside it, so that a source from elsewhere cannot embed other files you can read; "+
+				"if you trust this source, pass --allow-outside to 'suit create' (the studio: SUIT_STUDIO_ALLOW_OUTSIDE=1)", "%s is outside the source's folder %s", name, p.base)
+		}
+		return nil, p.fail(n, path, "file names are relative to the source file's folder", "cannot read %s: %v", shown, err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, p.fail(n, path, "", "cannot read %s: %v", shown, err)
 	}
 	if !st.Mode().IsRegular() {
-		return nil, p.fail(n, path, "give a regular file (a firmware image)", "%s is not a regular file", name)
+		return nil, p.fail(n, path, "give a regular file (a firmware image)", "%s is not a regular file", shown)
 	}
 	if st.Size() > maxSourceFile {
-		return nil, p.fail(n, path, "", "%s is %d bytes, more than the %d a payload may have", name, st.Size(), maxSourceFile)
+		return nil, p.fail(n, path, "", "%s is %d bytes, more than the %d a payload may have", shown, st.Size(), maxSourceFile)
 	}
-	b, err := os.ReadFile(name)
+	b, err := io.ReadAll(io.LimitReader(f, maxSourceFile+1))
+	if err == nil && len(b) > maxSourceFile {
+		err = fmt.Errorf("more than %d bytes", maxSourceFile)
+	}
 	if err != nil {
-		return nil, p.fail(n, path, "file names are relative to the source file's directory", "cannot read %s: %v", name, err)
+		return nil, p.fail(n, path, "file names are relative to the source file's folder", "cannot read %s: %v", shown, err)
 	}
 	return b, nil
+}
+
+// errOutside: a file name leaves the source's folder.
+var errOutside = errors.New("outside the source's folder")
+
+// openFile opens a file the source names: below p.base only (through os.Root, which also refuses
+// symbolic links and ".." that lead out), unless allowOutside. It returns the name to show.
+func (p *parser) openFile(name string) (*os.File, string, error) {
+	if p.allowOutside {
+		if !filepath.IsAbs(name) {
+			name = filepath.Join(p.base, name)
+		}
+		f, err := os.Open(name)
+		return f, name, err
+	}
+	shown := filepath.Join(p.base, name)
+	if filepath.IsAbs(name) || !filepath.IsLocal(filepath.Clean(name)) {
+		return nil, shown, errOutside
+	}
+	if p.root == nil {
+		r, err := os.OpenRoot(p.base)
+		if err != nil {
+			return nil, shown, err
+		}
+		p.root = r
+	}
+	f, err := p.root.Open(name)
+	if err != nil {
+		// os.Root says "path escapes from parent" for a link that leads out; tell it apart from a
+		// missing file by looking without the root.
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) {
+			return nil, shown, err
+		}
+		if _, serr := os.Stat(shown); serr == nil {
+			return nil, shown, errOutside
+		}
+		return nil, shown, err
+	}
+	return f, shown, nil
 }
 
 // bytesValue accepts h'..', {text: "..."}, {file: path}.
@@ -314,7 +395,7 @@ func (p *parser) digestAlg(n *yaml.Node, path string) (int64, error) {
 	}
 	v, err := p.int(n, path)
 	if err != nil {
-		return 0, p.fail(n, path, "use sha-256, sha-384, sha-512, shake128, shake256 or a COSE algorithm number", "unknown digest algorithm %q", n.Value)
+		return 0, p.fail(n, path, "use sha-256, sha-384, sha-512, shake128, shake256 or a COSE algorithm number", "unknown digest algorithm %s", excerpt(n.Value))
 	}
 	return v, nil
 }
@@ -583,7 +664,65 @@ func (p *parser) digest(n *yaml.Node, path string) (*model.Digest, error) {
 	return d, nil
 }
 
+// maxSequenceNesting bounds how deep command sequences nest (through try-each and run-sequence)
+// before anything is built, so that a hostile source cannot make create spend memory and time on
+// thousands of levels. It derives from the decoder's maxDepth: each nested sequence costs the
+// decoder at least 3 levels (the command's argument, the byte string it is wrapped in, the
+// sequence's array), so a deeper nesting can never be decoded. The exact limit is then the
+// decoder's own: Encode refuses what Decode would refuse.
+const maxSequenceNesting = maxDepth/3 + 1
+
+// maxFlowNesting bounds the [ and { nesting of a source (JSON is all flow style) before the YAML
+// parser sees it: its cost grows with the square of the depth (3000 levels: over 100 MB). A
+// decodable manifest needs far less: about 3 levels per nested sequence (maxSequenceNesting) and
+// a few for the envelope around them.
+const maxFlowNesting = 4 * maxDepth
+
+// checkFlowNesting measures the flow nesting of src, skipping quoted scalars and comments.
+func checkFlowNesting(src []byte) error {
+	depth, line, col := 0, 1, 0
+	tokenStart := true // at a place where a quoted scalar or a comment may start
+	for i := 0; i < len(src); i++ {
+		c := src[i]
+		col++
+		switch {
+		case c == '\n':
+			line, col, tokenStart = line+1, 0, true
+			continue
+		case (c == '"' || c == '\'') && tokenStart:
+			for i++; i < len(src) && src[i] != c; i++ {
+				if c == '"' && src[i] == '\\' {
+					i++
+				} else if src[i] == '\n' {
+					line++
+				}
+			}
+		case c == '#' && tokenStart:
+			for i < len(src) && src[i] != '\n' {
+				i++
+			}
+			i--
+		case c == '[' || c == '{':
+			depth++
+			if depth > maxFlowNesting {
+				return &SourceError{Line: line, Column: col, Path: "source", Msg: fmt.Sprintf("nesting deeper than %d levels of [ and {", maxFlowNesting),
+					Hint: "a manifest a device can decode nests far less (" + strconv.Itoa(maxDepth) + " levels of CBOR)"}
+			}
+		case c == ']' || c == '}':
+			depth--
+		}
+		tokenStart = c == ' ' || c == '\t' || c == '\r' || c == '[' || c == '{' || c == ',' || c == ':'
+	}
+	return nil
+}
+
 func (p *parser) sequence(n *yaml.Node, path string) (*model.CommandSequence, error) {
+	p.nesting++
+	defer func() { p.nesting-- }()
+	if p.nesting > maxSequenceNesting {
+		return nil, p.fail(n, path, "flatten the try-each / run-sequence nesting (a device's decoder refuses more than "+strconv.Itoa(maxDepth)+" levels of CBOR nesting)",
+			"command sequences nest more than %d deep", maxSequenceNesting)
+	}
 	if n.Kind != yaml.SequenceNode {
 		return nil, p.fail(n, path, "write commands as a list: - vendor-identifier: 15", "a command sequence is a list of commands, found %s", nodeKind(n))
 	}
@@ -687,7 +826,7 @@ func paramNames() []string {
 func (p *parser) command(k, v *yaml.Node, path string) (*model.Command, error) {
 	label, ok := commandLabel(k.Value)
 	if !ok {
-		return nil, p.fail(k, path, suggest(k.Value, commandNames()), "unknown command %q", k.Value)
+		return nil, p.fail(k, path, suggest(k.Value, commandNames()), "unknown command %s", excerpt(k.Value))
 	}
 	path = path + "/" + model.CommandName(label)
 	cmd := &model.Command{Label: label}
@@ -759,7 +898,7 @@ func (p *parser) command(k, v *yaml.Node, path string) (*model.Command, error) {
 			for _, l := range f[1].Content {
 				lb, ok := paramLabel(l.Value)
 				if !ok {
-					return nil, p.fail(l, path, suggest(l.Value, paramNames()), "unknown parameter %q", l.Value)
+					return nil, p.fail(l, path, suggest(l.Value, paramNames()), "unknown parameter %s", excerpt(l.Value))
 				}
 				e.Labels = append(e.Labels, lb)
 			}
@@ -784,7 +923,7 @@ func (p *parser) policy(n *yaml.Node, path string) (model.ReportingPolicy, error
 		for _, e := range n.Content {
 			b, ok := policyBits[e.Value]
 			if !ok {
-				return 0, p.fail(e, path, "use record-on-success, record-on-failure, sysinfo-on-success, sysinfo-on-failure", "unknown reporting policy bit %q", e.Value)
+				return 0, p.fail(e, path, "use record-on-success, record-on-failure, sysinfo-on-success, sysinfo-on-failure", "unknown reporting policy bit %s", excerpt(e.Value))
 			}
 			rp |= b
 		}
@@ -857,7 +996,7 @@ func (p *parser) params(n *yaml.Node, path string) ([]model.Parameter, error) {
 		}
 		label, ok := paramLabel(k.Value)
 		if !ok {
-			return nil, p.fail(k, path, suggest(k.Value, paramNames()), "unknown parameter %q", k.Value)
+			return nil, p.fail(k, path, suggest(k.Value, paramNames()), "unknown parameter %s", excerpt(k.Value))
 		}
 		val, err := p.value(label, v, path+"/"+model.ParamName(label), fs)
 		if err != nil {
@@ -1037,7 +1176,7 @@ func (p *parser) textEntry(k, v *yaml.Node, path string, names map[int64]string)
 		for _, n := range names {
 			known = append(known, n)
 		}
-		return model.TextEntry{}, p.fail(k, path, suggest(k.Value, known), "unknown text field %q", k.Value)
+		return model.TextEntry{}, p.fail(k, path, suggest(k.Value, known), "unknown text field %s", excerpt(k.Value))
 	}
 	s, err := p.str(v, path+"/"+k.Value)
 	return model.TextEntry{Key: key, Text: s}, err

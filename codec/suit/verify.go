@@ -5,6 +5,7 @@ import (
 	"crypto"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/suit-studio/suit-studio/codec/cose"
 	"github.com/suit-studio/suit-studio/model"
@@ -46,10 +47,16 @@ type Verification struct {
 	DigestOK       bool
 	Blocks         []BlockResult
 	Members        []MemberResult
+	// Payloads is the verdict on each integrated payload: checked against the image digest the
+	// signed manifest gives it, or why not.
+	Payloads []PayloadResult
 	// Unauthenticated lists envelope members that nothing authenticates (unknown keys).
 	Unauthenticated []string
-	// Authentic: the manifest digest matches, at least one block verified with a given key, every
-	// severed member carried matches its digest, and the envelope carries nothing unauthenticated.
+	// ManifestAuthentic: the manifest digest matches, at least one block verified with a given key,
+	// and every severed member carried matches its digest.
+	ManifestAuthentic bool
+	// Authentic: the manifest is authentic, every integrated payload matches the image digest the
+	// manifest checks it against, and the envelope carries nothing else unauthenticated.
 	Authentic bool
 	// Reason is a one-line explanation when not authentic.
 	Reason string
@@ -78,38 +85,41 @@ func Verify(data []byte, keys []VerifyKey) (*Verification, error) {
 	for i, blk := range auth.Blocks {
 		v.Blocks = append(v.Blocks, verifyBlock(i+1, blk, payload, keys))
 	}
-	// Severed members.
-	env, derr := Decode(data)
-	if derr != nil && !errors.Is(derr, ErrDigestMismatch) {
+	// Severed members: each carried one is checked against its digest in the manifest; one that
+	// does not match is reported by name and set aside, so that the others (and the payloads the
+	// remaining sequences check) are still verified.
+	env, bad, derr := decodeSettingAsideSevered(re, data)
+	if derr != nil {
 		return nil, derr
 	}
-	if env != nil {
-		all := severances(env.Manifest)
-		for _, name := range SeverableMembers {
-			e := all[name]
-			if !e.s.Severed {
-				continue
-			}
-			v.Members = append(v.Members, MemberResult{Name: name, Severed: true, Present: e.s.Present, DigestOK: e.s.Present,
-				Reason: map[bool]string{true: "carried, digest matches", false: "not carried in this envelope (severed)"}[e.s.Present]})
-		}
-	} else {
-		var de *DecodeError
-		errors.As(derr, &de)
-		v.Members = append(v.Members, MemberResult{Name: de.Path, Severed: true, Present: true, DigestOK: false, Reason: de.Err.Error()})
+	badNames := map[string]bool{}
+	for _, m := range bad {
+		badNames[m.Name] = true
 	}
-	if env != nil {
+	all := severances(env.Manifest)
+	for _, name := range SeverableMembers {
+		e := all[name]
+		if badNames[name] {
+			for _, m := range bad {
+				if m.Name == name {
+					v.Members = append(v.Members, m)
+				}
+			}
+			continue
+		}
+		if !e.s.Severed {
+			continue
+		}
+		v.Members = append(v.Members, MemberResult{Name: name, Severed: true, Present: e.s.Present, DigestOK: e.s.Present,
+			Reason: map[bool]string{true: "carried, digest matches", false: "not carried in this envelope (severed)"}[e.s.Present]})
+	}
+	{
 		for _, u := range env.Unknown {
 			v.Unauthenticated = append(v.Unauthenticated, fmt.Sprintf("envelope member with key %x", u.Key))
 		}
-		// An integrated payload is authenticated by the image digest of the component that fetches it;
-		// one that no URI of the manifest names is authenticated by nothing.
-		uris := manifestURIs(env.Manifest)
-		for _, p := range env.Integrated {
-			if !uris[p.Key] {
-				v.Unauthenticated = append(v.Unauthenticated, fmt.Sprintf("integrated payload %q, which no uri parameter names", p.Key))
-			}
-		}
+		// An integrated payload is outside the signature; it is authenticated only by an image digest
+		// of the signed manifest that a check of the manifest compares it with.
+		v.Payloads = CheckPayloads(env)
 	}
 	anyOK := false
 	for _, b := range v.Blocks {
@@ -121,7 +131,16 @@ func Verify(data []byte, keys []VerifyKey) (*Verification, error) {
 			membersOK = false
 		}
 	}
-	v.Authentic = v.DigestOK && anyOK && membersOK && len(v.Unauthenticated) == 0
+	payloadsOK := true
+	var badPayloads []string
+	for _, p := range v.Payloads {
+		if p.Status != PayloadMatches {
+			payloadsOK = false
+			badPayloads = append(badPayloads, fmt.Sprintf("integrated payload %q is %s: %s", p.Key, p.Status, p.Reason))
+		}
+	}
+	v.ManifestAuthentic = v.DigestOK && anyOK && membersOK
+	v.Authentic = v.ManifestAuthentic && payloadsOK && len(v.Unauthenticated) == 0
 	switch {
 	case !v.DigestOK:
 		v.Reason = fmt.Sprintf("the manifest digest does not match: the wrapper says %x, the manifest hashes to %x (the manifest was changed after signing)", auth.Digest.Bytes, computed.Bytes)
@@ -135,6 +154,8 @@ func Verify(data []byte, keys []VerifyKey) (*Verification, error) {
 		v.Reason = "a severed member carried in the envelope does not match its digest in the manifest"
 	case len(v.Unauthenticated) > 0:
 		v.Reason = "the envelope carries members that nothing authenticates: " + joinReasons(v.Unauthenticated)
+	case !payloadsOK:
+		v.Reason = "the manifest is authentic, but " + joinReasons(badPayloads)
 	}
 	return v, nil
 }
@@ -249,34 +270,72 @@ func StripAuthBlocks(data []byte) ([]byte, error) {
 	return re.Bytes(), nil
 }
 
-// manifestURIs collects every uri parameter value set anywhere in the manifest.
-func manifestURIs(m *model.Manifest) map[string]bool {
-	out := map[string]bool{}
-	var walk func(s *model.CommandSequence)
-	params := func(ps []model.Parameter) {
-		for _, p := range ps {
-			if p.Label == model.ParamURI && p.Value.Kind == model.KindText {
-				out[p.Value.Text] = true
-			}
+// Scope says what the verdict covers: the manifest (with its severed members), and which
+// integrated payloads were checked against the manifest's image digests.
+func (v *Verification) Scope() string {
+	s := "the manifest"
+	var carried []string
+	for _, m := range v.Members {
+		if m.Present && m.DigestOK {
+			carried = append(carried, m.Name)
 		}
 	}
-	walk = func(s *model.CommandSequence) {
-		if s == nil {
-			return
-		}
-		for _, c := range s.Commands {
-			params(c.Params)
-			for _, e := range c.Multiple {
-				params(e.Params)
-			}
-			for _, sub := range c.Sequences {
-				walk(sub)
-			}
+	if len(carried) > 0 {
+		s += " (with its severed " + strings.Join(carried, ", ") + ")"
+	}
+	var ok, not []string
+	for _, p := range v.Payloads {
+		if p.Status == PayloadMatches {
+			ok = append(ok, fmt.Sprintf("%q", p.Key))
+		} else {
+			not = append(not, fmt.Sprintf("%q (%s)", p.Key, p.Status))
 		}
 	}
-	for _, s := range []*model.CommandSequence{m.Common.SharedSequence, m.PayloadFetch.Seq, m.Install.Seq, m.DependencyResolution.Seq,
-		m.CandidateVerification.Seq, m.Validate, m.Load, m.Invoke, m.Uninstall} {
-		walk(s)
+	switch {
+	case len(v.Payloads) == 0:
+		s += "; the envelope carries no integrated payload"
+	case len(ok) > 0:
+		s += " and integrated payload"
+		if len(ok) > 1 {
+			s += "s"
+		}
+		s += " " + strings.Join(ok, ", ")
 	}
-	return out
+	if len(not) > 0 {
+		s += "; NOT covered: integrated payload " + strings.Join(not, ", ")
+	}
+	return s
+}
+
+// decodeSettingAsideSevered decodes an envelope; a severed member whose digest does not match the
+// manifest is reported (by name, with both digests) and removed, and decoding goes on without it.
+func decodeSettingAsideSevered(re *RawEnvelope, data []byte) (*model.Envelope, []MemberResult, error) {
+	var bad []MemberResult
+	for range len(SeverableMembers) + 1 {
+		env, err := Decode(data)
+		if err == nil {
+			return env, bad, nil
+		}
+		var de *DecodeError
+		if !errors.Is(err, ErrDigestMismatch) || !errors.As(err, &de) {
+			return nil, nil, err
+		}
+		key, ok := severableKey(strings.TrimPrefix(de.Path, "envelope/"))
+		if !ok || re.Member(key) == nil {
+			return nil, nil, err
+		}
+		bad = append(bad, MemberResult{Name: severableName(key), Severed: true, Present: true, DigestOK: false, Reason: de.Err.Error()})
+		re.Delete(key)
+		data = re.Bytes()
+	}
+	return nil, nil, errors.New("severed members: too many mismatches")
+}
+
+func severableKey(name string) (int64, bool) {
+	for _, k := range []int64{model.EnvPayloadFetch, model.EnvInstall, model.EnvText, model.EnvDependencyResolution, model.EnvCandidateVerification, model.EnvCoswid} {
+		if severableName(k) == name {
+			return k, true
+		}
+	}
+	return 0, false
 }
