@@ -244,6 +244,19 @@ func largeEnvelopeWalk(t *testing.T, u *uiTimer) {
 	}
 	u.do("scroll to the end", func() { in.hex.list.ScrollToBottom(); in.notation.list.ScrollToBottom() })
 	u.frame(s, "scrolled")
+	// Only the visible rows are widgets: a screenful, not 65,536.
+	for name, pane := range map[string]*monoLines{"hex": in.hex, "notation": in.notation} {
+		rows := 0
+		walkObjects(pane.list, func(o fyne.CanvasObject) bool {
+			if _, ok := o.(*monoRow); ok {
+				rows++
+			}
+			return false
+		})
+		if rows == 0 || rows > 200 {
+			t.Errorf("the %s pane has %d row widgets for %d lines", name, rows, pane.length())
+		}
+	}
 	u.do("select the payload (expanded)", func() { in.SelectPath(payload) })
 	u.frame(s, "payload selected (expanded)")
 	if first, _, _ := in.listing.Span(pn); in.noteLines[0] != first {
