@@ -83,6 +83,7 @@ type SimulatorView struct {
 
 	win  fyne.Window
 	opts SimulatorOptions
+	pol  simPolicyView // the device policy card (devsim_policy.go)
 
 	vendorEntry, modelEntry, trustEntry *widget.Entry
 	boardSel                            *widget.Select // "SUIT device" or "Zephyr + MCUboot"
@@ -266,6 +267,7 @@ func NewSimulatorView(w fyne.Window, opts SimulatorOptions) *SimulatorView {
 		v.ramLabel,
 		v.stateLabel,
 		faults,
+		v.policyCard(),
 	)
 	split := container.NewHSplit(container.NewScroll(v.left), stepPane)
 	split.Offset = 0.42
