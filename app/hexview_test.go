@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/suit-studio/suit-studio/codec/diag"
+	"github.com/suit-studio/suit-studio/codec/suit"
+	"github.com/suit-studio/suit-studio/model"
 )
 
 // envelopeWithPayload is a tagged map {"#fw": payload, 3: h'a0'}: enough CBOR for the layout.
@@ -82,5 +84,30 @@ func TestHexLayoutCollapsesPayload(t *testing.T) {
 	full := NewHexLayout(data, tree, func(*diag.Node) bool { return true })
 	if len(full.Rows) != (len(data)+15)/16 {
 		t.Fatalf("expanded: %d rows", len(full.Rows))
+	}
+}
+
+// Inspect of an envelope with a 1 MiB integrated payload: byte map, collapsed notation, hex
+// rows, decode, description and sizes (what the inspector does off the event goroutine).
+func BenchmarkInspect1MiB(b *testing.B) {
+	env := model.Example1()
+	payload := make([]byte, 1<<20)
+	for i := range payload {
+		payload[i] = byte(i * 7)
+	}
+	if err := SetImage(env, 0, payload, ImageSource{Integrate: true, Name: "fw.bin"}); err != nil {
+		b.Fatal(err)
+	}
+	data, err := suit.Encode(env)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		in, err := Inspect(data)
+		if err != nil || len(in.Hex.Rows) > 100 {
+			b.Fatal(err)
+		}
 	}
 }

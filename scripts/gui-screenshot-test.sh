@@ -97,7 +97,9 @@ for shot in start editor inspector editor-light inspector-256k; do
     sed 's/^/  /' "$work/$shot.log" >&2
     fail=1
   else
-    echo "     $shot: view ready $(( ($(date +%s%N) - t0) / 1000000 )) ms after start"
+    child="$(pgrep -P "$app_pid" | head -1)"
+    rss="$(awk '/^VmRSS/ {print int($2/1024) " MB"}' "/proc/${child:-$app_pid}/status" 2>/dev/null || true)"
+    echo "     $shot: view ready $(( ($(date +%s%N) - t0) / 1000000 )) ms after start, resident memory ${rss:-unknown}"
     sleep 2 # let it draw the frames after the content arrived
     timeout 20 import -window root "$png"
     # The window stays within the screen (no view may grow it past the screen).

@@ -244,6 +244,19 @@ func largeEnvelopeWalk(t *testing.T, u *uiTimer) {
 	}
 	u.do("scroll to the end", func() { in.hex.list.ScrollToBottom(); in.notation.list.ScrollToBottom() })
 	u.frame(s, "scrolled")
+	// Only the visible rows are widgets: a screenful, not 65,536.
+	for name, pane := range map[string]*monoLines{"hex": in.hex, "notation": in.notation} {
+		rows := 0
+		walkObjects(pane.list, func(o fyne.CanvasObject) bool {
+			if _, ok := o.(*monoRow); ok {
+				rows++
+			}
+			return false
+		})
+		if rows == 0 || rows > 200 {
+			t.Errorf("the %s pane has %d row widgets for %d lines", name, rows, pane.length())
+		}
+	}
 	u.do("select the payload (expanded)", func() { in.SelectPath(payload) })
 	u.frame(s, "payload selected (expanded)")
 	if first, _, _ := in.listing.Span(pn); in.noteLines[0] != first {
@@ -267,29 +280,48 @@ func largeEnvelopeWalk(t *testing.T, u *uiTimer) {
 
 }
 
+// cpuPerOp reports the processor time the whole process used per iteration (all goroutines: the
+// background work too), which on a shared machine says more than the wall clock.
+func cpuPerOp(b *testing.B, start time.Duration) {
+	b.ReportMetric(float64((processCPU()-start).Microseconds())/1000/float64(b.N), "cpu-ms/op")
+}
+
 // Opening a 1 MiB envelope in the inspector, up to its first frame: the background inspection,
-// its completion on the event goroutine, and a layout and paint of the window.
+// its completion on the event goroutine, and a layout of the window; "paint" adds the test
+// driver's software paint of the whole window (pessimistic: the real driver paints with GL).
 func BenchmarkInspectorOpen1MiB(b *testing.B) {
-	a := test.NewTempApp(b)
-	s := New(a, nil)
-	s.Win.Resize(fyne.NewSize(1200, 800))
-	s.Wait()
-	data := bigEnvelope(b, 1<<20)
-	s.ShowView(ViewInspector)
-	var u uiTimer
-	s.onUITask = u.do
-	b.ReportAllocs()
-	for b.Loop() {
-		s.inspector.Inspect(data, "big.suit")
-		s.Wait()
-		c := s.Win.Canvas()
-		size := c.Content().Size()
-		c.Content().Resize(size.SubtractWidthHeight(1, 1))
-		c.Content().Resize(size)
-		c.Capture() // the test driver's software paint: pessimistic
-	}
-	if w := u.slowest(1); len(w) == 1 {
-		b.ReportMetric(float64(w[0].wall.Microseconds())/1000, "worst-ui-ms")
+	for _, paint := range []bool{false, true} {
+		name := "layout"
+		if paint {
+			name = "layout+paint"
+		}
+		b.Run(name, func(b *testing.B) {
+			a := test.NewTempApp(b)
+			s := New(a, nil)
+			s.Win.Resize(fyne.NewSize(1200, 800))
+			s.Wait()
+			data := bigEnvelope(b, 1<<20)
+			s.ShowView(ViewInspector)
+			var u uiTimer
+			s.onUITask = u.do
+			b.ReportAllocs()
+			c0 := processCPU()
+			for b.Loop() {
+				s.inspector.Inspect(data, "big.suit")
+				s.Wait()
+				c := s.Win.Canvas()
+				size := c.Content().Size()
+				c.Content().Resize(size.SubtractWidthHeight(1, 1))
+				c.Content().Resize(size)
+				if paint {
+					c.Capture()
+				}
+			}
+			cpuPerOp(b, c0)
+			if w := u.slowest(1); len(w) == 1 {
+				b.ReportMetric(float64(w[0].d.Microseconds())/1000, "worst-ui-cpu-ms")
+			}
+		})
 	}
 }
 
@@ -306,6 +338,8 @@ func BenchmarkInspectorScroll1MiB(b *testing.B) {
 	s.Wait()
 	rows := len(s.inspector.hexRows.Rows)
 	b.ReportAllocs()
+	c0 := processCPU()
+	defer func() { cpuPerOp(b, c0) }()
 	for i := 0; b.Loop(); i++ {
 		s.inspector.hex.list.ScrollTo((i * 997) % rows)
 		s.inspector.notation.list.ScrollTo((i * 331) % len(s.inspector.listing.Lines))
@@ -326,6 +360,8 @@ func BenchmarkEditorOpen(b *testing.B) {
 	}{{"demo", DemoDocument(nil)}, {"1MiB", bigDocument(b, 1<<20)}} {
 		b.Run(c.name, func(b *testing.B) {
 			b.ReportAllocs()
+			c0 := processCPU()
+			defer func() { cpuPerOp(b, c0) }()
 			for b.Loop() {
 				s.SetDocument(c.doc)
 				c := s.Win.Canvas()
@@ -347,7 +383,51 @@ func BenchmarkEditorEdit1MiB(b *testing.B) {
 	s.SetDocument(app.NewDocument(bigDocument(b, 1<<20).Envelope(), state))
 	s.editor.Select(pathManifest)
 	b.ReportAllocs()
+	c0 := processCPU()
 	for i := 0; b.Loop(); i++ {
 		s.editor.applyField("Set sequence number", "manifest/sequence", func(env *model.Envelope) { env.Manifest.SequenceNumber = uint64(i) })
+	}
+	cpuPerOp(b, c0)
+}
+
+// liveHeap is the heap in use after two collections.
+func liveHeap() uint64 {
+	runtime.GC()
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc
+}
+
+// The memory a 1 MiB envelope costs above the idle studio: open as the document, inspected
+// (collapsed), then with its payload shown in full. Reported as live heap (MB), after GC.
+func BenchmarkMemory1MiB(b *testing.B) {
+	for b.Loop() {
+		a := test.NewTempApp(b)
+		s := New(a, nil)
+		s.Win.Resize(fyne.NewSize(1200, 800))
+		s.Wait()
+		layout := func() {
+			c := s.Win.Canvas()
+			size := c.Content().Size()
+			c.Content().Resize(size.SubtractWidthHeight(1, 1))
+			c.Content().Resize(size)
+		}
+		layout()
+		idle := liveHeap()
+		doc := bigDocument(b, 1<<20)
+		s.SetDocument(doc)
+		s.ShowView(ViewInspector)
+		s.Wait()
+		layout()
+		opened := liveHeap()
+		s.inspector.relayout(true)
+		s.Wait()
+		s.inspector.hex.list.ScrollToBottom()
+		layout()
+		expanded := liveHeap()
+		b.ReportMetric(float64(int64(opened)-int64(idle))/1e6, "MB-open")
+		b.ReportMetric(float64(int64(expanded)-int64(idle))/1e6, "MB-expanded")
+		runtime.KeepAlive(doc)
 	}
 }

@@ -269,6 +269,25 @@ func TestInspectorLinksBytesAndTree(t *testing.T) {
 	if r := s.inspector.hexRange; r[0] != 130 || r[1] != 227 {
 		t.Fatalf("common highlights bytes %v, want [130 227)", r)
 	}
+	// ... and its lines in the diagnostic notation, from "/ common / 3:<< {" to its "} >>".
+	nl := s.inspector.noteLines
+	lines := s.inspector.listing.Lines
+	if nl[0] < 0 || !strings.Contains(lines[nl[0]], "/ common /") || !strings.Contains(lines[nl[1]], "}") || nl[1]-nl[0] < 5 {
+		t.Fatalf("common highlights notation lines %v: %q .. %q", nl, lines[max(nl[0], 0)], lines[max(nl[1], 0)])
+	}
+	// Tapping a notation line selects what it shows.
+	for i, l := range lines {
+		if strings.Contains(l, "/ reference-uri /") {
+			s.inspector.notation.onTap(i, 4)
+			break
+		}
+	}
+	if s.inspector.selected == nil || s.inspector.selected.Path != "envelope/manifest/reference-uri" {
+		t.Fatalf("tap on the reference-uri line selects %+v", s.inspector.selected)
+	}
+	if r := s.inspector.hexRange; r[0] >= 235 || r[1] <= 235 {
+		t.Fatalf("the reference URI highlights bytes %v", r)
+	}
 	// Tapping the bytes of the reference URI selects it.
 	row, col := app.HexCell(235)
 	s.inspector.hex.onTap(row, col)

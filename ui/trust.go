@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -76,21 +77,37 @@ func (s *Studio) AddTrustedKey(path string) {
 }
 
 // trustAddFile adds the key in path to the store in dir and returns its name there. A key that
-// is already trusted is not an error.
+// is already trusted (under any name) is not added again; a name taken by another key gets a
+// number.
 func trustAddFile(dir, path string) (string, error) {
+	pub, _, err := app.PublicKeyOf(context.Background(), path, signer.LoadOptions{})
+	if err != nil {
+		return "", err
+	}
+	pemb, err := signer.PublicPEM(pub)
+	if err != nil {
+		return "", err
+	}
+	ts := signer.TrustStore{Dir: dir}
+	list, err := ts.List()
+	if err != nil {
+		return "", err
+	}
+	for _, k := range list {
+		if kp, err := signer.PublicPEM(k.Public); err == nil && bytes.Equal(kp, pemb) {
+			return k.Name, nil
+		}
+	}
 	base := keyFileName(strings.TrimSuffix(filepath.Base(path), filepath.Ext(path)))
 	for i := 1; i < 100; i++ {
 		name := base
 		if i > 1 {
 			name = fmt.Sprintf("%s-%d", base, i)
 		}
-		tk, err := app.TrustAdd(context.Background(), dir, name, path, signer.LoadOptions{})
+		tk, err := ts.Add(name, pub)
 		switch {
 		case err == nil:
 			return tk.Name, nil
-		case errors.Is(err, signer.ErrExists) && strings.Contains(err.Error(), "already trusted as"):
-			_, quoted, _ := strings.Cut(err.Error(), "already trusted as ")
-			return strings.Trim(quoted, `"`), nil
 		case errors.Is(err, signer.ErrExists):
 			continue // the name is taken by another key
 		default:

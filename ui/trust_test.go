@@ -113,3 +113,28 @@ func TestTrustStoreIsTheCLIsAndOldListMoves(t *testing.T) {
 		t.Errorf("the Keys tab lists %v", got)
 	}
 }
+
+// Two different keys in files of the same name are both trusted (the second under a numbered
+// name); the same key twice is trusted once.
+func TestTrustAddFileNames(t *testing.T) {
+	dir := t.TempDir()
+	first, err := trustAddFile(dir, filepath.Join(vectors, "public_key.pem"))
+	if err != nil || first != "public_key" {
+		t.Fatalf("first: %q %v", first, err)
+	}
+	other := filepath.Join(t.TempDir(), "public_key.pem")
+	if err := signer.GenerateFile(other, signer.P256); err != nil {
+		t.Fatal(err)
+	}
+	second, err := trustAddFile(dir, other)
+	if err != nil || second != "public_key-2" {
+		t.Fatalf("second: %q %v", second, err)
+	}
+	again, err := trustAddFile(dir, other)
+	if err != nil || again != "public_key-2" {
+		t.Fatalf("again: %q %v", again, err)
+	}
+	if list, _ := (signer.TrustStore{Dir: dir}).List(); len(list) != 2 {
+		t.Fatalf("%d keys trusted", len(list))
+	}
+}
