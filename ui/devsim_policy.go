@@ -2,9 +2,8 @@ package ui
 
 // The Simulator tab's device policy (draft-ietf-suit-update-management): what the simulated
 // device knows of its surroundings when a manifest checks minimum-battery, use-before,
-// update-authorized, version or waits for an event. The values are held in simPolicy; the
-// device model's Policy (devicesim.Config.Policy, branch i11td) is not on main yet, so they are
-// not handed to the device yet: see DevicePolicy.
+// update-authorized, version or waits for an event. The values are held in simPolicy and set
+// on the device (devicesim.Policy, through app.SimPolicy) before every run.
 
 import (
 	"fmt"
@@ -17,6 +16,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/suit-studio/suit-studio/app"
 	"github.com/suit-studio/suit-studio/model"
 )
 
@@ -47,6 +47,32 @@ type simPolicyView struct {
 
 // DevicePolicy is the device policy the Simulator tab sets.
 func (v *SimulatorView) DevicePolicy() simPolicy { return v.pol.policy }
+
+// applyTo sets the policy on the session's device. The installed version, when not given, stays
+// what the device has (set-version of the manifests it applied records it); a battery it cannot
+// measure and a missing clock are set as such.
+func (p simPolicy) applyTo(s *app.SimSession) error {
+	sp := app.SimPolicy{BatteryMWh: p.BatteryMWh, Authorized: &p.Authorized, ExternalPower: &p.ExternalPower, Network: &p.Network}
+	if !p.Clock.IsZero() {
+		c := p.Clock
+		sp.Clock = &c
+	}
+	if p.VersionText != "" {
+		sp.Versions = map[string]string{"*": p.VersionText}
+	}
+	pol, err := sp.Merge(s.Device.Policy())
+	if err != nil {
+		return err
+	}
+	if p.BatteryMWh == nil {
+		pol.BatteryMWh = nil
+	}
+	if p.Clock.IsZero() {
+		pol.Clock = time.Time{}
+	}
+	s.Device.SetPolicy(pol)
+	return nil
+}
 
 func (v *SimulatorView) policyCard() fyne.CanvasObject {
 	p := &v.pol

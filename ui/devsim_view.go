@@ -507,10 +507,14 @@ func (v *SimulatorView) Run(envelope []byte) {
 			fmt.Sprintf("give an offset from 0 to %d, or clear the fault by tapping Reset", len(envelope)-1))
 		return
 	}
+	pol := v.DevicePolicy() // devsim_policy.go
 	started := v.start(fmt.Sprintf("Running a %d-byte envelope", len(envelope)), p, false,
 		func(ctx context.Context, s *app.SimSession, emit func(devicesim.Event)) simEnd {
 			payloads, err := payloadMap(p.payloads)
 			if err != nil {
+				return simEnd{err: err}
+			}
+			if err := pol.applyTo(s); err != nil {
 				return simEnd{err: err}
 			}
 			rec, err := s.Run(ctx, envelope, app.SimRun{Payloads: payloads, TamperAt: tamper, PowerCutAt: cut, OnEvent: emit})
