@@ -372,3 +372,78 @@ func umComment(label int64, v model.Value) string {
 	}
 	return ""
 }
+
+// umFindings checks the wrapped update-management parameters against their types: a version
+// match, wait events and component metadata that do not decode are errors; an unknown comparison
+// type or a pre-release indicator as element 0 are warnings (draft-ietf-suit-update-management).
+func umFindings(m *model.Manifest) []model.Finding {
+	var fs []model.Finding
+	add := func(sev model.Severity, path, msg, hint string) {
+		fs = append(fs, model.Finding{Severity: sev, Path: path, Message: msg, Hint: hint})
+	}
+	const hint = "set it again with the editor's typed editor, or remove the parameter"
+	params := func(ps []model.Parameter, path string) {
+		for _, p := range ps {
+			pp := path + "/" + model.ParamName(p.Label)
+			if p.Value.Kind != model.KindWrapped {
+				continue
+			}
+			switch p.Label {
+			case model.ParamVersion:
+				vm, err := DecodeVersionMatch(p.Value.Bytes)
+				if err != nil {
+					add(model.Error, pp, err.Error(), hint)
+					continue
+				}
+				if _, ok := model.VersionComparisonNames[vm.Type]; !ok {
+					add(model.Warning, pp, fmt.Sprintf("version comparison type %d is not one the spec defines (1 greater .. 5 lesser)", vm.Type), "choose greater, greater-equal, equal, lesser-equal or lesser")
+				}
+				if len(vm.Version) > 0 && vm.Version[0] < 0 {
+					add(model.Warning, pp, "the version starts with a pre-release indicator (a negative number): the spec says it MUST NOT appear as element 0", "write the release number first, e.g. 2.0-rc.1")
+				}
+			case model.ParamWaitInfo:
+				if _, err := DecodeWaitEvents(p.Value.Bytes); err != nil {
+					add(model.Error, pp, err.Error(), hint)
+				}
+			case model.ParamComponentMetadata:
+				if _, err := DecodeComponentMetadata(p.Value.Bytes); err != nil {
+					add(model.Error, pp, err.Error(), hint)
+				}
+			}
+		}
+	}
+	var seq func(s *model.CommandSequence, path string, depth int)
+	seq = func(s *model.CommandSequence, path string, depth int) {
+		if s == nil || depth > maxDepth {
+			return
+		}
+		for i := range s.Commands {
+			c := &s.Commands[i]
+			cp := fmt.Sprintf("%s/%d/%s", path, i, model.CommandName(c.Label))
+			params(c.Params, cp)
+			for _, e := range c.Multiple {
+				params(e.Params, fmt.Sprintf("%s/%d", cp, e.Index))
+			}
+			switch c.Label {
+			case model.DirTryEach:
+				for j, alt := range c.Sequences {
+					seq(alt, fmt.Sprintf("%s/%d", cp, j), depth+1)
+				}
+			case model.DirRunSequence:
+				for _, alt := range c.Sequences {
+					seq(alt, cp, depth+1)
+				}
+			}
+		}
+	}
+	const man = "envelope/manifest"
+	seq(m.Common.SharedSequence, man+"/common/shared-sequence", 0)
+	for _, s := range []struct {
+		name string
+		s    *model.CommandSequence
+	}{{"dependency-resolution", m.DependencyResolution.Seq}, {"payload-fetch", m.PayloadFetch.Seq}, {"install", m.Install.Seq},
+		{"candidate-verification", m.CandidateVerification.Seq}, {"validate", m.Validate}, {"load", m.Load}, {"invoke", m.Invoke}, {"uninstall", m.Uninstall}} {
+		seq(s.s, man+"/"+s.name, 0)
+	}
+	return fs
+}

@@ -3,6 +3,7 @@ package suit
 import (
 	"bytes"
 	"encoding/hex"
+	"strings"
 	"testing"
 
 	"github.com/suit-studio/suit-studio/model"
@@ -85,5 +86,31 @@ func TestUMSourceComment(t *testing.T) {
 	b, _ := Encode(back)
 	if !bytes.Equal(a, b) {
 		t.Fatal("the source form with comments does not round-trip")
+	}
+}
+
+func TestUMFindings(t *testing.T) {
+	env := model.Example1()
+	seq := env.Manifest.Install.Seq
+	seq.Commands[0].Params = append(seq.Commands[0].Params,
+		model.Parameter{Label: model.ParamVersion, Value: model.Value{Kind: model.KindWrapped, Bytes: EncodeVersionMatch(model.VersionMatch{Type: 9, Version: []int64{-1, 2}})}},
+		model.Parameter{Label: model.ParamWaitInfo, Value: model.Value{Kind: model.KindWrapped, Bytes: []byte{0x01}}})
+	fs := Validate(env)
+	want := map[string]string{
+		"envelope/manifest/install/0/override-parameters/version":   "comparison type 9",
+		"envelope/manifest/install/0/override-parameters/wait-info": "not a map",
+	}
+	found := map[string]bool{}
+	pre := false
+	for _, f := range fs {
+		if w, ok := want[f.Path]; ok && strings.Contains(f.Message, w) {
+			found[f.Path] = true
+		}
+		if strings.Contains(f.Message, "pre-release indicator") {
+			pre = true
+		}
+	}
+	if len(found) != 2 || !pre {
+		t.Fatalf("findings %+v", fs)
 	}
 }

@@ -58,6 +58,7 @@ func Validate(env *model.Envelope) []model.Finding {
 		}
 		return encodeText(m.Text.Text, "text")
 	})
+	fs = append(fs, umFindings(m)...) // typed update-management values (umvalues.go)
 	if _, err := Encode(env); err != nil {
 		path := "envelope"
 		if ee, ok := err.(*EncodeError); ok {
