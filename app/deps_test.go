@@ -198,3 +198,23 @@ func TestRemoveDependency(t *testing.T) {
 		t.Fatalf("findings %+v", fs)
 	}
 }
+
+func BenchmarkAddDependency(b *testing.B) {
+	priv, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	k, _ := signer.NewKey(priv, "bench")
+	enc, _ := suit.Encode(model.Example1())
+	signed, err := SignEnvelope(enc, []any{k}, SignOptions{Replace: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		env := model.Example1()
+		if _, err := AddDependency(env, signed, DependencySource{Integrate: true, Name: "dep"}); err != nil {
+			b.Fatal(err)
+		}
+		if len(Dependencies(env)) != 1 {
+			b.Fatal("no dependency")
+		}
+	}
+}

@@ -114,3 +114,18 @@ func TestUMFindings(t *testing.T) {
 		t.Fatalf("findings %+v", fs)
 	}
 }
+
+func BenchmarkUMValuesRoundTrip(b *testing.B) {
+	vm := model.VersionMatch{Type: model.VersionGreaterEqual, Version: []int64{1, 2, 3}}
+	ft, mt := uint64(1), uint64(1798761600)
+	md := model.ComponentMetadata{FileType: &ft, ModificationTime: &mt}
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if _, err := DecodeVersionMatch(EncodeVersionMatch(vm)); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := DecodeComponentMetadata(EncodeComponentMetadata(md)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
