@@ -207,3 +207,44 @@ func TestAddDependencySignedWithItsOwnKey(t *testing.T) {
 		t.Fatal("a second add over an existing signed file changed the document")
 	}
 }
+
+// The dependency's manifest-component-id, set in its own manifest form, names its component in
+// the dependent.
+func TestManifestComponentIDNamesDependency(t *testing.T) {
+	s := newTestStudio(t)
+	s.SetDocument(app.NewDocument(model.Example1(), s.State))
+	s.editor.Select(pathManifest)
+	s.editor.umManifestComponent.SetText("726164696f 01")
+	if got := s.doc.Envelope().Manifest.ManifestComponentID; len(got) != 2 || string(got[0]) != "radio" || got[1][0] != 1 {
+		t.Fatalf("manifest-component-id = %x", got)
+	}
+	enc, err := suit.Encode(s.doc.Envelope())
+	if err != nil {
+		t.Fatal(err)
+	}
+	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := signer.NewKey(priv, "radio")
+	if err != nil {
+		t.Fatal(err)
+	}
+	signed, err := app.SignEnvelope(enc, []any{k}, app.SignOptions{Replace: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s2 := newTestStudio(t)
+	s2.SetDocument(app.NewDocument(model.Example1(), s2.State))
+	s2.editor.depURI = "coaps://example.com/radio.suit"
+	if !s2.editor.AddDependency("radio.suit", signed) {
+		t.Fatal("not added")
+	}
+	comps := s2.doc.Envelope().Manifest.Common.Components
+	if len(comps) != 2 || string(comps[1][0]) != "radio" {
+		t.Fatalf("components %x", comps)
+	}
+	if l := s2.editor.model.label(pathComponents + "/1"); !strings.HasSuffix(l, "(dependency)") {
+		t.Fatalf("tree label %q", l)
+	}
+}

@@ -191,6 +191,7 @@ func (e *editorView) manifestForm(env *model.Envelope) fyne.CanvasObject {
 		widget.NewFormItem("Sequence number", container.NewBorder(nil, nil, nil, container.NewHBox(fromTime, plusOne), seq)),
 		widget.NewFormItem("Reference URI", ref),
 		e.setVersionItem(m),
+		e.manifestComponentItem(m),
 	)
 	idForm := widget.NewForm(
 		widget.NewFormItem("Vendor domain", domain),

@@ -720,16 +720,17 @@ func (e *editorView) copyParamsEditor(env *model.Envelope, path string, entries 
 
 // umWidgets are widgets of the update-management and dependency editors, kept for tests.
 type umWidgets struct {
-	umVersionType  *widget.Select
-	umVersionEntry *widget.Entry
-	umWaitPick     *widget.Select
-	umWaitAdd      *widget.Button
-	umMetaFileType *widget.Select
-	umMetaModTime  *widget.Entry
-	umSetVersion   *widget.Entry
-	umMultipleAdd  *widget.Button
-	umCopyAdd      *widget.Button
-	umCopyChecks   []map[int64]*widget.Check
+	umVersionType       *widget.Select
+	umVersionEntry      *widget.Entry
+	umWaitPick          *widget.Select
+	umWaitAdd           *widget.Button
+	umMetaFileType      *widget.Select
+	umMetaModTime       *widget.Entry
+	umSetVersion        *widget.Entry
+	umMultipleAdd       *widget.Button
+	umCopyAdd           *widget.Button
+	umCopyChecks        []map[int64]*widget.Check
+	umManifestComponent *widget.Entry
 	depState
 }
 
@@ -784,4 +785,32 @@ func (e *editorView) otherDeviceEditor(o model.OtherDeviceVersion, set func(mode
 	})
 	box.Add(add)
 	return box
+}
+
+// manifestComponentItem edits suit-manifest-component-id (trust domains): the component that
+// holds this manifest, as hex segments; empty for none. A dependent that adds this manifest as
+// a dependency uses it as the dependency's component identifier.
+func (e *editorView) manifestComponentItem(m *model.Manifest) *widget.FormItem {
+	en := widget.NewEntry()
+	en.SetPlaceHolder("optional: component holding this manifest, hex segments")
+	if m.ManifestComponentID != nil {
+		segs := make([]string, len(m.ManifestComponentID))
+		for k, s := range m.ManifestComponentID {
+			segs[k] = hex.EncodeToString(s)
+		}
+		en.SetText(strings.Join(segs, " "))
+	}
+	en.Validator = func(s string) error { _, err := parseComponentID(s); return err }
+	en.OnChanged = func(s string) {
+		c, err := parseComponentID(s)
+		if err != nil {
+			return
+		}
+		if len(c) == 0 {
+			c = nil
+		}
+		e.applyField("Set manifest component ID", "manifest/manifest-component-id", func(env *model.Envelope) { env.Manifest.ManifestComponentID = c })
+	}
+	e.umManifestComponent = en
+	return widget.NewFormItem("Manifest component ID", en)
 }
