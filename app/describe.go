@@ -410,6 +410,9 @@ func printable(b []byte) bool {
 // DescribeValue formats a parameter value for people: UUIDs as UUIDs, digests as algorithm and
 // hex, sizes with their unit.
 func DescribeValue(label int64, v model.Value) string {
+	if s, ok := describeUM(label, v); ok { // update-management types (describe_um.go)
+		return s
+	}
 	switch v.Kind {
 	case model.KindUUID:
 		if v.PEN {

@@ -195,7 +195,7 @@ func TestFindEncryptedPayloadsVectors(t *testing.T) {
 
 // The plain-words description of an encrypted example says what decrypts, with what.
 func TestDescribeEncryptedPayload(t *testing.T) {
-	e, err := suit.Decode(readHexFile(t, "../../../shared/spec/vectors/firmware-encryption/suit-manifest-aes-kw.signed.hex"))
+	e, err := suit.Decode(readHexFile(t, "../../shared/spec/vectors/firmware-encryption/suit-manifest-aes-kw.signed.hex"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,6 +26,9 @@ type SimProvisioning struct {
 	// TrustPEM holds PEM public keys (P-256 or Ed25519), one per trust anchor; TrustNames names them.
 	TrustPEM   [][]byte
 	TrustNames []string
+	// TrustScopes limits anchor i to the dependency manifests whose suit-dependency-prefix is
+	// listed (draft-ietf-suit-trust-domains); nil or empty = a root authority.
+	TrustScopes [][]string
 	// Either VendorDomain + Model (UUIDv5 as in §8.4.8.1-2), or VendorID + ClassID (16 bytes each).
 	VendorDomain string
 	Model        string
@@ -101,7 +104,11 @@ func (prov SimProvisioning) resolve() (devicesim.Provisioning, error) {
 		if err != nil {
 			return p, fmt.Errorf("%w: %s: %v", ErrSimInput, name, err)
 		}
-		p.TrustAnchors = append(p.TrustAnchors, devicesim.TrustAnchor{Name: name, Key: pub})
+		ta := devicesim.TrustAnchor{Name: name, Key: pub}
+		if i < len(prov.TrustScopes) {
+			ta.Scope = prov.TrustScopes[i]
+		}
+		p.TrustAnchors = append(p.TrustAnchors, ta)
 	}
 	switch {
 	case prov.VendorDomain != "" || prov.Model != "":

@@ -93,6 +93,8 @@ func (p *proc) command(c *cursor, label int64, at int) error {
 		return p.tryEach(c)
 	case model.DirRunSequence:
 		return p.runSequence(c)
+	case model.DirOverrideMultiple, model.DirCopyParams:
+		return p.multiParams(c, label, name) // updatemgmt.go
 	}
 	// Every other command takes a reporting policy.
 	policy, err := c.uint()
@@ -105,8 +107,10 @@ func (p *proc) command(c *cursor, label int64, at int) error {
 	case model.CondVendorIdentifier, model.CondClassIdentifier, model.CondDeviceIdentifier,
 		model.CondImageMatch, model.CondComponentSlot, model.CondCheckContent, model.CondAbort,
 		model.DirWrite, model.DirFetch, model.DirCopy, model.DirInvoke, model.DirSwap:
-	case model.CondDependencyIntegrity, model.CondIsDependency, model.DirProcessDependency, model.DirUnlink:
-		return p.fail(false, -1, name, "", ErrDependencies, "%s (draft-ietf-suit-trust-domains) needs dependency processing, which this device does not do", name)
+	case model.CondDependencyIntegrity, model.CondIsDependency, model.DirProcessDependency, model.DirUnlink,
+		model.CondUseBefore, model.CondImageNotMatch, model.CondMinimumBattery, model.CondUpdateAuthorized,
+		model.CondVersion, model.DirWait:
+		// deps.go and updatemgmt.go
 	default:
 		return p.fail(false, -1, name, "", ErrUnknownCommand, "%s (%s extension) is not supported by this device: refused, never skipped", name, info.Spec)
 	}
@@ -358,8 +362,15 @@ func (p *proc) paramsInto(c *cursor, i int, override bool) (string, error) {
 			}
 			word = fmt.Sprintf("uri=%q", buf[o:o+l])
 		default:
-			_ = c.skip()
-			return "", p.fail(false, i, name, "", ErrUnknownParameter, "parameter %s (%s extension) is not supported by this device: refused, never skipped", pname, model.LookupParam(key).Spec)
+			w, ok, err := p.extParam(c, i, key, keep) // updatemgmt.go
+			if err != nil {
+				return "", err
+			}
+			if !ok {
+				_ = c.skip()
+				return "", p.fail(false, i, name, "", ErrUnknownParameter, "parameter %s (%s extension) is not supported by this device: refused, never skipped", pname, model.LookupParam(key).Spec)
+			}
+			word = w
 		}
 		if keep {
 			pp.set |= 1 << uint(key)
@@ -545,6 +556,9 @@ func (p *proc) exec1(label int64, name string, i int) error {
 		return nil
 
 	case model.CondImageMatch:
+		if p.isDep(i) {
+			return p.depImageMatch(i, name) // deps.go: the digest of the dependency's manifest
+		}
 		if !pp.has(model.ParamImageDigest) {
 			return p.fail(true, i, name, "", ErrParamUnset, "image-digest is not set for this component")
 		}
@@ -563,6 +577,7 @@ func (p *proc) exec1(label int64, name string, i int) error {
 		got := h.Sum(nil)
 		arg = fmt.Sprintf("sha-256:%x… over %d bytes", pp.digest[:6], n)
 		if subtle.ConstantTimeCompare(got, pp.digest) != 1 {
+			p.dropFetchJournal(i) // fetch_net.go: never resume into bytes that failed the digest
 			return p.fail(true, i, name, arg, ErrPayloadDigest, "payload digest mismatch: the manifest wants %x, %s holds %x", pp.digest, dc.Name, got)
 		}
 		p.pass(i, name, arg)
@@ -636,6 +651,9 @@ func (p *proc) exec1(label int64, name string, i int) error {
 		return nil
 
 	case model.DirFetch:
+		if p.isDep(i) {
+			return p.fetchDep(i, name) // deps.go
+		}
 		return p.fetch(i, name)
 
 	case model.DirCopy, model.DirSwap:
@@ -687,6 +705,9 @@ func (p *proc) exec1(label int64, name string, i int) error {
 		p.pass(i, name, arg)
 		p.invoked = i
 		return nil
+	}
+	if done, err := p.extCommand(label, name, i); done { // deps.go, updatemgmt.go
+		return err
 	}
 	return p.fail(false, i, name, "", ErrUnknownCommand, "command %s is not implemented", name)
 }

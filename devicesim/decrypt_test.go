@@ -9,6 +9,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/suit-studio/suit-studio/codec/cose"
@@ -72,7 +73,9 @@ func TestDeviceDecryptsFirmwareEncryptionVectors(t *testing.T) {
 			t.Logf("RAM peak %d of %d bytes", rec.RAMPeak, rec.RAMBudget)
 		})
 	}
-	// The dependency example needs draft-ietf-suit-trust-domains processing, which this device refuses.
+	// The dependency example (draft-ietf-suit-trust-domains, deps.go): the dependent sets the
+	// encryption info, its dependency (signed with the spec key, trusted here only for that
+	// dependency) writes and decrypts the firmware.
 	t.Run("es-ecdh-dependency", func(t *testing.T) {
 		// Its outer manifest is signed with the draft's dependent key.
 		blk, _ := pem.Decode(readVector(t, "firmware-encryption/dependent_key_public.pem"))
@@ -84,13 +87,27 @@ func TestDeviceDecryptsFirmwareEncryptionVectors(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := d.Provision(Provisioning{TrustAnchors: []TrustAnchor{{Name: "dependent", Key: pub}}, VendorID: make([]byte, 16), ClassID: make([]byte, 16)}); err != nil {
+		if err := d.Provision(Provisioning{TrustAnchors: []TrustAnchor{{Name: "dependent", Key: pub},
+			{Name: "spec", Key: specPublicKey(t), Scope: []string{"dependency-manifest.suit"}}}, VendorID: make([]byte, 16), ClassID: make([]byte, 16)}); err != nil {
 			t.Fatal(err)
 		}
 		d.SetKeys(feKeys(t))
+		var log strings.Builder
+		d.SetEventHandler(func(e Event) {
+			fmt.Fprintf(&log, "%s d%d %s %s %s %s\n", e.Sequence, e.Depth, e.Command, e.Argument, e.Result, e.Reason)
+		})
 		d.Stage(readVector(t, "firmware-encryption/suit-manifest-es-ecdh-dependency.signed.hex"))
 		rec := d.Update(nil)
-		if rec.Outcome != Refused || !errors.Is(rec.Err, ErrDependencies) {
+		if rec.Outcome != Applied || string(d.ComponentContent(0)) != fePlain {
+			t.Fatalf("%s: %v %s\n%s", rec.Outcome, rec.Err, rec.Reason, log.String())
+		}
+		// The same envelope with the dependency key trusted for another dependency only is refused.
+		d2, _ := New(Config{ComponentAliases: feAliases})
+		d2.Provision(Provisioning{TrustAnchors: []TrustAnchor{{Name: "dependent", Key: pub},
+			{Name: "spec", Key: specPublicKey(t), Scope: []string{"other.suit"}}}, VendorID: make([]byte, 16), ClassID: make([]byte, 16)})
+		d2.SetKeys(feKeys(t))
+		d2.Stage(readVector(t, "firmware-encryption/suit-manifest-es-ecdh-dependency.signed.hex"))
+		if rec := d2.Update(nil); rec.Outcome != Refused || !errors.Is(rec.Err, ErrSignature) {
 			t.Fatalf("%s: %v", rec.Outcome, rec.Err)
 		}
 	})

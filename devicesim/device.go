@@ -26,6 +26,12 @@ type Config struct {
 	ChunkSize      int    // transfer buffer for copying and hashing, default 256 B
 	MaxTrust       int    // trust anchors the state area holds, default 4
 	MaxCommands    int    // watchdog: commands one procedure may execute, default 2000
+	// MaxDependencyDepth is how deeply dependency manifests may nest (draft-ietf-suit-trust-domains;
+	// each level holds its manifest and processing state in RAM), default 2.
+	MaxDependencyDepth int `json:",omitempty"`
+	// Policy is what the device knows of its surroundings for the update-management conditions
+	// (battery, clock, installed versions, authorization): see updatemgmt.go.
+	Policy *Policy `json:",omitempty"`
 	// Board is the device profile: BoardSUIT ("" or "suit", the default) or BoardMCUboot
 	// ("mcuboot": Zephyr's img_mgmt and MCUboot's swap-move boot loader, see mcuboot_board.go).
 	Board string `json:",omitempty"`
@@ -50,6 +56,8 @@ func (c Config) withDefaults() Config {
 	def(&c.ChunkSize, 256)
 	def(&c.MaxTrust, 4)
 	def(&c.MaxCommands, 2000)
+	def(&c.MaxDependencyDepth, 2)
+	c.Policy = c.Policy.clone() // each device owns its policy (set-version writes it)
 	return c
 }
 
@@ -57,6 +65,9 @@ func (c Config) withDefaults() Config {
 type TrustAnchor struct {
 	Name string
 	Key  any // *ecdsa.PublicKey (P-256) or ed25519.PublicKey
+	// Scope limits the anchor to dependency manifests whose suit-dependency-prefix (first
+	// element) is one of these; empty = a root authority that may sign anything (deps.go).
+	Scope []string `json:",omitempty"`
 }
 
 // Provisioning is what the factory puts on the device.
@@ -300,6 +311,9 @@ func (d *Device) Provision(p Provisioning) error {
 	for _, a := range p.TrustAnchors {
 		ta, err := encodeAnchor(a)
 		if err != nil {
+			return err
+		}
+		if ta.scope, err = encodeScope(a); err != nil {
 			return err
 		}
 		st.anchors = append(st.anchors, ta)
@@ -626,7 +640,7 @@ func (d *Device) StateInfo() (StateInfo, error) {
 		} else if a.kind == anchorHSSLMS {
 			kind = "HSS-LMS"
 		}
-		si.TrustAnchors = append(si.TrustAnchors, fmt.Sprintf("#%d %s %x…", i+1, kind, a.key[len(a.key)-8:]))
+		si.TrustAnchors = append(si.TrustAnchors, fmt.Sprintf("#%d %s %x…%s", i+1, kind, a.key[len(a.key)-8:], scopeWords(a.scope)))
 	}
 	return si, nil
 }

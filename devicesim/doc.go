@@ -89,7 +89,8 @@
 // Commands: vendor/class/device identifier, image-match, component-slot, check-content (constant
 // time), abort, set-component-index (uint, true, array), try-each, write, override-parameters,
 // set-parameters, fetch (integrated payload "#name", or a URI served by a Fetcher: files mapped
-// by the user or payloads staged over the link), copy, swap (staged both ways, so it is
+// by the user or payloads staged over the link, or streamed block by block over HTTP or CoAP by
+// a NetFetcher, resumably: fetch_net.go), copy, swap (staged both ways, so it is
 // resumable), invoke, run-sequence. soft-failure follows §8.4.8.15 (scoped to the enclosing
 // sequence, True at the start of each try-each alternative, False in run-sequence, setting it
 // elsewhere aborts); strict-order False is accepted (this processor runs serially) and a

@@ -224,6 +224,21 @@ func (p *proc) fetchNet(i int, name, arg string, nf NetFetcher, uri string) erro
 		}
 	}
 
+	if resume > 0 && resume == total {
+		p.netFetched |= 1 << uint(i)
+		// The whole payload reached flash before the cut (it fell later: image-match, commit).
+		if err := p.checkSize(i, name, arg, total); err != nil {
+			return err
+		}
+		if staged {
+			dc.written, dc.candOff, dc.candLen = true, dst, total
+		} else {
+			dc.Length = total
+		}
+		p.pass(i, name, fmt.Sprintf("%s (%d bytes already in flash: the fetch journal says the transfer finished before the restart)", arg, total))
+		return nil
+	}
+
 	// Open the transfer; the size comes from image-size, the journal or the server.
 	var st NetStream
 	defer func() {
@@ -306,6 +321,7 @@ func (p *proc) fetchNet(i int, name, arg string, nf NetFetcher, uri string) erro
 	// A fresh journal for this fetch (a resumed one keeps appending).
 	jOff := -1
 	if hasJournal {
+		p.netFetched |= 1 << uint(i)
 		if resume > 0 {
 			jOff = p.journalEnd(jr, key, jbuf.Buf)
 		} else {
@@ -440,3 +456,15 @@ const netLinkBytesPerSecond = 15000
 type readerFunc func([]byte) (int, error)
 
 func (f readerFunc) Read(p []byte) (int, error) { return f(p) }
+
+// dropFetchJournal erases the fetch journal when component i's content came through it and
+// failed its digest: the next attempt fetches from byte 0 instead of trusting those bytes.
+func (p *proc) dropFetchJournal(i int) {
+	if p.netFetched&(1<<uint(i)) == 0 {
+		return
+	}
+	p.netFetched &^= 1 << uint(i)
+	if j, ok := p.d.journal(); ok {
+		_ = j.Flash.EraseSector(j.Offset / j.Flash.SectorSize())
+	}
+}

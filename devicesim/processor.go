@@ -53,6 +53,7 @@ type compParams struct {
 	encInfo                                []byte // encryption-info (decrypt.go)
 	vendorPEN                              bool
 	size, slot, source                     uint64
+	um                                     umParams // update-management parameters (updatemgmt.go)
 }
 
 func (c *compParams) has(label int) bool { return c.set&(1<<uint(label)) != 0 }
@@ -106,7 +107,10 @@ type proc struct {
 	cmdCount          int
 	runSeqIndexSet    bool
 	runSeqIsolatedAll bool
-	cmdAt             int // offset of the command being executed in its sequence (reports)
+	cmdAt             int    // offset of the command being executed in its sequence (reports)
+	netFetched        uint64 // components whose content a fetch journal vouches for (fetch_net.go)
+
+	td *tdState // trust domains and update management (deps.go, updatemgmt.go)
 }
 
 // orderFrame tracks sources and targets while strict-order is False (§6.7).
@@ -115,7 +119,7 @@ type orderFrame struct {
 }
 
 func (d *Device) newProc(name string, st *bootState, f Fetcher) *proc {
-	return &proc{d: d, name: name, st: st, fetcher: f, members: map[int]rng{}, sections: map[int]*section{}, strictOrder: true, invoked: -1, policy: noPolicy}
+	return &proc{d: d, name: name, st: st, fetcher: f, members: map[int]rng{}, sections: map[int]*section{}, strictOrder: true, invoked: -1, policy: noPolicy, td: &tdState{slots: new(int)}}
 }
 
 func (p *proc) alloc(what string, n int, buf bool) (*Block, error) {
@@ -288,15 +292,16 @@ func (p *proc) scanEnvelope() error {
 		}
 		last = key
 		switch key {
-		case model.EnvAuthentication, model.EnvManifest, model.EnvPayloadFetch, model.EnvInstall, model.EnvText, model.EnvCoswid:
+		case model.EnvAuthentication, model.EnvManifest, model.EnvPayloadFetch, model.EnvInstall, model.EnvText, model.EnvCoswid,
+			model.EnvDependencyResolution, model.EnvCandidateVerification:
 			vs := c.pos
 			if _, _, err := c.bstr(); err != nil {
 				return err
 			}
 			p.members[int(key)] = rng{vs, c.pos}
-		case model.EnvDependencyResolution, model.EnvCandidateVerification:
-			return &StepError{Procedure: p.name, Sequence: "authentication", Command: "read envelope", Err: ErrDependencies,
-				Reason: fmt.Sprintf("envelope member %d (draft-ietf-suit-trust-domains) needs dependency processing, which this device does not do", key)}
+		case 1: // suit-delegation (trust-domains CDDL; reserved in draft-37)
+			return &StepError{Procedure: p.name, Sequence: "authentication", Command: "read envelope", Err: ErrUnsupported,
+				Reason: "envelope member 1 (suit-delegation, a CWT delegation chain) is not supported: this device trusts only its own anchors (scope them with --trust-dependency)"}
 		default:
 			return &StepError{Procedure: p.name, Sequence: "authentication", Command: "read envelope", Err: ErrUnsupported,
 				Reason: fmt.Sprintf("unknown envelope member %d", key)}
@@ -598,9 +603,12 @@ func (p *proc) verifyBlock(i int, r rng, d []byte) (bool, error) {
 	if sn != 64 && kind != anchorHSSLMS {
 		return false, p.fail(false, -1, cmd, arg, ErrSignature, "%s signature of %d bytes (want 64)", coseAlgName(alg), sn)
 	}
-	tried := 0
+	tried, scoped := 0, 0
 	for k, a := range p.st.anchors {
-		if a.kind != kind {
+		if a.kind == kind && !p.anchorMaySign(a) {
+			scoped++ // deps.go: an anchor for other (dependency) manifests
+		}
+		if a.kind != kind || !p.anchorMaySign(a) {
 			continue
 		}
 		tried++
@@ -613,8 +621,14 @@ func (p *proc) verifyBlock(i int, r rng, d []byte) (bool, error) {
 			return true, nil
 		}
 	}
+	if tried == 0 && p.td.level > 0 {
+		return false, p.fail(false, -1, cmd, arg, ErrSignature, "no %s trust anchor on this device may sign the dependency %q (anchors are scoped per dependency)", coseAlgName(alg), p.td.scope)
+	}
 	if tried == 0 {
 		return false, p.fail(false, -1, cmd, arg, ErrSignature, "no trust anchor on this device is a %s key", coseAlgName(alg))
+	}
+	if scoped > 0 {
+		return false, p.fail(false, -1, cmd, arg, ErrSignature, "the signature does not verify with any of the %d %s trust anchor(s) that may sign %s (%d more are scoped to other dependencies): signed by a key not trusted for it, or altered", tried, coseAlgName(alg), p.manifestRole(), scoped)
 	}
 	return false, p.fail(false, -1, cmd, arg, ErrSignature, "the signature does not verify with any of the %d %s trust anchor(s): signed by another key, or altered", tried, coseAlgName(alg))
 }
@@ -767,13 +781,13 @@ func (p *proc) parseManifest() error {
 			if _, _, err := c.tstr(); err != nil {
 				return p.failErr(-1, "read manifest", "", err)
 			}
-		case model.ManValidate, model.ManLoad, model.ManInvoke:
+		case model.ManValidate, model.ManLoad, model.ManInvoke, model.ManUninstall:
 			o, l, err := c.bstr()
 			if err != nil {
 				return p.failErr(-1, "read manifest", "", err)
 			}
 			p.sections[int(key)] = &section{present: true, have: true, buf: p.manBody[o : o+l]}
-		case model.ManPayloadFetch, model.ManInstall, model.ManText, model.ManCoswid:
+		case model.ManPayloadFetch, model.ManInstall, model.ManText, model.ManCoswid, model.ManDependencyResolution, model.ManCandidateVerification:
 			major, _, _, err := c.peek()
 			if err != nil {
 				return p.failErr(-1, "read manifest", "", err)
@@ -798,10 +812,10 @@ func (p *proc) parseManifest() error {
 				}
 				p.sections[int(key)] = &section{present: true, have: true, buf: p.manBody[o : o+l]}
 			}
-		case model.ManManifestComponentID, model.ManDependencyResolution, model.ManCandidateVerification, model.ManUninstall:
-			return p.fail(false, -1, "read manifest", "", ErrDependencies, "manifest member %d (draft-ietf-suit-trust-domains) is not supported: this device does not implement trust domains (dependencies, manifest component IDs, uninstall)", key)
-		case model.ManSetVersion:
-			return p.fail(false, -1, "read manifest", "", ErrUnsupported, "manifest member set-version (6, draft-ietf-suit-update-management) is not supported by this device")
+		case model.ManManifestComponentID, model.ManSetVersion:
+			if err := p.manifestExtension(c, key); err != nil { // deps.go, updatemgmt.go
+				return err
+			}
 		default:
 			return p.fail(false, -1, "read manifest", "", ErrUnsupported, "unknown manifest member %d", key)
 		}
@@ -820,7 +834,10 @@ func (p *proc) parseManifest() error {
 		return p.fail(false, -1, "check sequence number", "", ErrInvalid, "the manifest has no sequence number (key 2)")
 	}
 	arg := fmt.Sprintf("manifest %d, device %d", p.seq, p.st.seq)
-	if p.seq < p.st.seq {
+	if p.td.level > 0 {
+		// A dependency's sequence number is its own signer's business: the stored number is the root's.
+		arg = fmt.Sprintf("dependency manifest %d (not compared with the root's stored %d)", p.seq, p.st.seq)
+	} else if p.seq < p.st.seq {
 		return p.fail(false, -1, "check sequence number", arg, ErrRollback, "lower sequence number: manifest %d is older than the installed %d (anti-rollback)", p.seq, p.st.seq)
 	}
 	p.pass(-1, "check sequence number", arg)
@@ -856,7 +873,9 @@ func (p *proc) parseCommon(common []byte) error {
 		last = key
 		switch key {
 		case model.CommonDependencies:
-			return p.fail(false, -1, cmd, "", ErrDependencies, "the manifest declares dependencies (suit-dependencies, draft-ietf-suit-trust-domains); this device does not process dependencies, so it must refuse the manifest")
+			if err := p.parseDependencies(c); err != nil { // deps.go
+				return err
+			}
 		case model.CommonComponents:
 			compsAt = c.pos
 			if err := c.skip(); err != nil {
@@ -911,6 +930,10 @@ func (p *proc) parseCommon(common []byte) error {
 				idBytes = p.d.resolveAlias(common[o : o+l])
 			}
 		}
+		if p.td.deps[i] != nil {
+			p.comps = append(p.comps, p.depComp(i)) // deps.go: a dependency is an envelope, not a device slot
+			continue
+		}
 		found := -1
 		if parts == 1 {
 			for k, dc := range p.d.comps {
@@ -927,6 +950,9 @@ func (p *proc) parseCommon(common []byte) error {
 		}
 		used[found] = true
 		p.comps = append(p.comps, &procComp{dev: p.d.comps[found], devIdx: found})
+	}
+	if err := p.extraDependencies(nc); err != nil { // deps.go: dependency indices after the components
+		return err
 	}
 	names := ""
 	for i := range p.comps {
@@ -974,11 +1000,12 @@ func diagComponent(b []byte) string {
 var sectionNames = map[int]string{
 	model.ManValidate: "validate", model.ManLoad: "load", model.ManInvoke: "invoke",
 	model.ManPayloadFetch: "payload-fetch", model.ManInstall: "install", model.ManText: "text", model.ManCoswid: "coswid",
+	model.ManDependencyResolution: "dependency-resolution", model.ManCandidateVerification: "candidate-verification", model.ManUninstall: "uninstall",
 }
 
 // checkSevered matches severed members in the envelope with the digests in the manifest.
 func (p *proc) checkSevered() error {
-	for _, key := range []int{model.EnvCoswid, model.EnvPayloadFetch, model.EnvInstall, model.EnvText} {
+	for _, key := range []int{model.EnvCoswid, model.EnvDependencyResolution, model.EnvPayloadFetch, model.EnvCandidateVerification, model.EnvInstall, model.EnvText} {
 		name := sectionNames[key]
 		cmd := "check severed " + name
 		r, inEnv := p.members[key]
@@ -994,7 +1021,7 @@ func (p *proc) checkSevered() error {
 			continue
 		}
 		var got [32]byte
-		if key == model.EnvInstall || key == model.EnvPayloadFetch {
+		if key == model.EnvInstall || key == model.EnvPayloadFetch || key == model.EnvDependencyResolution || key == model.EnvCandidateVerification {
 			// Executed later: keep it in RAM so the checked bytes are the used bytes.
 			b, err := p.readSrc(fmt.Sprintf("severed %s (%d B, kept)", name, r.n()), r)
 			if err != nil {
@@ -1032,6 +1059,9 @@ func (p *proc) runProcedure(keys []int) error {
 	for _, key := range keys {
 		name := sectionNames[key]
 		s := p.sections[key]
+		if s == nil && (key == model.ManDependencyResolution || key == model.ManCandidateVerification) {
+			continue // trust-domains sections: most manifests have none, say nothing
+		}
 		if s == nil {
 			p.seqName = name
 			p.emit(Event{Command: "run " + name, Result: Skipped, Reason: "not in the manifest"})

@@ -261,14 +261,12 @@ func TestPowerCutEverywhere(t *testing.T) {
 	}
 }
 
-// Extension vectors the device does not implement are refused with a reason, never ignored:
-// trust-domains dependencies, and firmware encryption (COSE_Mac0 blocks, unknown components,
+// Extension vectors the device cannot apply are refused with a reason, never ignored:
+// firmware encryption (COSE_Mac0 blocks, unknown components,
 // encryption-info).
 func TestExtensionVectorsRefused(t *testing.T) {
 	cases := map[string]error{
-		"trust-domains/example0_dependent.hex":                            ErrDependencies,
-		"trust-domains/example1_process.hex":                              ErrDependencies,
-		"trust-domains/example2_integrated.hex":                           ErrDependencies,
+		// The trust-domains examples run: deps_test.go (TestTrustDomainsVectorsApply).
 		"firmware-encryption/suit-manifest-aes-kw.signed.hex":             ErrUnsupported,
 		"firmware-encryption/suit-manifest-es-ecdh-content.signed.hex":    ErrUnknownComponent,
 		"firmware-encryption/suit-manifest-es-ecdh-dependency.signed.hex": ErrDependencies,

@@ -82,11 +82,15 @@ func (d *Device) Update(f Fetcher) *Record {
 	rec.SequenceNumber = p.seq
 	rec.ManifestDigest = append([]byte(nil), p.digest[:]...)
 	if err == nil {
-		err = p.runProcedure([]int{model.ManPayloadFetch, model.ManInstall, model.ManValidate})
+		// Staging (dependency-resolution, payload-fetch), installation (candidate-verification,
+		// install), validate: draft-ietf-suit-trust-domains §3 order; absent sections are skipped.
+		err = p.runProcedure([]int{model.ManDependencyResolution, model.ManPayloadFetch, model.ManCandidateVerification, model.ManInstall, model.ManValidate})
 	}
 	if err == nil {
 		p.seqName = "commit"
-		err = p.commit()
+		if err = p.checkDependenciesRan(); err == nil { // deps.go
+			err = p.commit()
+		}
 	}
 	if err != nil {
 		return fail(err)
@@ -114,9 +118,8 @@ func (p *proc) commit() error {
 	ns.manDigest = p.digest
 	ns.pending = 0
 	var names []string
-	for _, pc := range p.comps {
-		dc := pc.dev
-		i := pc.devIdx
+	// Every device component: a dependency manifest may have written one the root does not list.
+	for i, dc := range d.comps {
 		if dc.Candidate != nil && dc.written {
 			// The digest the boot loader checks the source and the slot against.
 			h, err := d.regionDigest(dc.Candidate.Flash, dc.candOff, dc.candLen)
@@ -146,6 +149,7 @@ func (p *proc) commit() error {
 		return p.failErr(-1, "commit", "", err)
 	}
 	d.st = ns
+	defer p.applySetVersion() // updatemgmt.go
 	arg := fmt.Sprintf("sequence number %d, state copy %c", ns.seq, 'A'+ns.copyIdx)
 	if len(names) > 0 {
 		arg += fmt.Sprintf(", install at boot: %v", names)

@@ -43,7 +43,13 @@ const (
 type anchor struct {
 	kind byte
 	key  []byte // P-256: 65-byte uncompressed point; Ed25519: 32 bytes
+	// scope: the dependency identities (suit-dependency-prefix, first element) this anchor may
+	// sign; empty = a root authority (root manifests and any dependency). Stored as kind|0x80
+	// after the key: count u8, then per entry length u8 and bytes (deps.go).
+	scope [][]byte
 }
+
+const anchorScoped = 0x80
 
 type bootState struct {
 	counter   uint32
@@ -97,8 +103,19 @@ func (s *bootState) fixedBody() []byte {
 		b = append(b, s.candHash[i][:]...)
 	}
 	for _, a := range s.anchors {
-		b = append(b, a.kind, byte(len(a.key)))
+		kind := a.kind
+		if len(a.scope) > 0 {
+			kind |= anchorScoped
+		}
+		b = append(b, kind, byte(len(a.key)))
 		b = append(b, a.key...)
+		if len(a.scope) > 0 {
+			b = append(b, byte(len(a.scope)))
+			for _, sc := range a.scope {
+				b = append(b, byte(len(sc)))
+				b = append(b, sc...)
+			}
+		}
 	}
 	return b
 }
@@ -343,7 +360,14 @@ func (d *Device) readStateCopy(r Region) (*bootState, error) {
 		key := make([]byte, kl[1])
 		r.Flash.ReadAt(key, pos)
 		pos += int(kl[1])
-		s.anchors = append(s.anchors, anchor{kind: kl[0], key: key})
+		a := anchor{kind: kl[0] &^ anchorScoped, key: key}
+		if kl[0]&anchorScoped != 0 {
+			var err error
+			if a.scope, pos, err = readScope(r.Flash, pos, end); err != nil {
+				return nil, err
+			}
+		}
+		s.anchors = append(s.anchors, a)
 	}
 	var el [2]byte
 	if pos+2 > end {

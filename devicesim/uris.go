@@ -18,7 +18,8 @@ func (p *proc) checkSequences() error {
 	const cmd = "check command sequences"
 	var named uint8
 	seqs := [][]byte{p.shared}
-	for _, key := range []int{model.ManPayloadFetch, model.ManInstall, model.ManValidate, model.ManLoad, model.ManInvoke} {
+	for _, key := range []int{model.ManDependencyResolution, model.ManPayloadFetch, model.ManCandidateVerification, model.ManInstall,
+		model.ManValidate, model.ManLoad, model.ManInvoke, model.ManUninstall} {
 		if s := p.sections[key]; s != nil && s.have {
 			seqs = append(seqs, s.buf)
 		}

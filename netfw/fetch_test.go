@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -402,4 +403,114 @@ func TestDeviceFetchOverHTTPS(t *testing.T) {
 	if rec.Outcome != devicesim.Refused || !strings.Contains(rec.Reason, "certificate") {
 		t.Fatalf("untrusted server: %s: %s", rec.Outcome, rec.Reason)
 	}
+}
+
+// A power cut at every flash write or erase of an update fetched over CoAP (16 KiB image): after
+// the restart the same update completes, resuming from the journal when the cut fell in the
+// fetch, and the device ends with exactly the new image.
+func TestPowerCutSweepDuringFetch(t *testing.T) {
+	dir := t.TempDir()
+	img := testImage(18, 16<<10)
+	writeFile(t, dir, "fw.bin", img)
+	srv := startServer(t, dir, nil)
+	env := envelopeFor(t, "coap://"+srv.coapAddr+"/fw.bin", img, 6, "")
+	stride := 1
+	if testing.Short() {
+		stride = 7
+	}
+	resumed := 0
+	for k := 1; k < 1000; k += stride {
+		s := deviceFor(t)
+		d := s.Device
+		if err := d.Stage(env); err != nil {
+			t.Fatal(err)
+		}
+		d.PowerCutAt(k)
+		rec := d.Update(&netfw.Client{})
+		if rec.Outcome == devicesim.Applied {
+			if k == 1 {
+				t.Fatal("the first flash operation was not cut")
+			}
+			t.Logf("cut at each of %d flash operations (stride %d); %d restarts resumed the fetch", k-1, stride, resumed)
+			if resumed == 0 {
+				t.Fatal("no restart resumed from the fetch journal")
+			}
+			return
+		}
+		if rec.Outcome != devicesim.PowerCut {
+			t.Fatalf("cut at %d: outcome %s: %s", k, rec.Outcome, rec.Reason)
+		}
+		d.Restart()
+		rec, evs := update(t, s, env, &netfw.Client{})
+		if rec.Outcome != devicesim.Applied || !bytes.Equal(d.ComponentContent(0), img) {
+			t.Fatalf("cut at %d, then: outcome %s (%s), image ok %v", k, rec.Outcome, rec.Reason, bytes.Equal(d.ComponentContent(0), img))
+		}
+		if findEvent(evs, "fetch", "resuming after a restart") != nil {
+			resumed++
+		}
+	}
+	t.Fatal("the update never completed without a cut")
+}
+
+// Bytes a fetch journal vouches for that fail the digest are never trusted again: the server
+// had other content before the power cut, so the resumed image fails image-match; the next
+// attempt fetches from byte 0 (instead of being stuck on the journal) and installs.
+func TestJournalDroppedAfterDigestFailure(t *testing.T) {
+	dir := t.TempDir()
+	good, other := testImage(19, 16<<10), testImage(20, 16<<10)
+	writeFile(t, dir, "fw.bin", other)
+	srv := startServer(t, dir, nil)
+	env := envelopeFor(t, srv.httpURL+"/fw.bin", good, 6, "")
+	s := deviceFor(t)
+	d := s.Device
+	if err := d.Stage(env); err != nil {
+		t.Fatal(err)
+	}
+	d.PowerCutAt(1 + 1 + 4 + 2*30 + 1) // in block ~30 of 64
+	if rec := d.Update(&netfw.Client{}); rec.Outcome != devicesim.PowerCut {
+		t.Fatalf("first run: %s (%s)", rec.Outcome, rec.Reason)
+	}
+	writeFile(t, dir, "fw.bin", good)
+	os.Chtimes(filepath.Join(dir, "fw.bin"), time.Now().Add(time.Hour), time.Now().Add(time.Hour))
+	d.Restart()
+	rec, _ := update(t, s, env, &netfw.Client{})
+	if rec.Outcome != devicesim.Refused || !strings.Contains(rec.Reason, "digest") {
+		t.Fatalf("resumed into other bytes: %s (%s), want a digest refusal", rec.Outcome, rec.Reason)
+	}
+	var req requests
+	rec, _ = update(t, s, env, &netfw.Client{OnRequest: req.add})
+	if rec.Outcome != devicesim.Applied || !bytes.Equal(d.ComponentContent(0), good) {
+		t.Fatalf("third run: %s (%s)", rec.Outcome, rec.Reason)
+	}
+	if offs := req.list(); len(offs) != 1 || offs[0] != 0 {
+		t.Fatalf("third run requested from %v, want [0]", offs)
+	}
+}
+
+// The device's network buffers come out of its 10 KiB RAM: a 1024-byte CoAP block costs more
+// than a 64-byte one by about twice the difference (the block buffer and the message buffer).
+func TestFetchBuffersChargedToRAM(t *testing.T) {
+	dir := t.TempDir()
+	img := testImage(22, 8192)
+	writeFile(t, dir, "fw.bin", img)
+	srv := startServer(t, dir, nil)
+	peak := map[int]int{}
+	for _, bs := range []int{64, 1024} {
+		s := deviceFor(t)
+		env := envelopeFor(t, "coap://"+srv.coapAddr+"/fw.bin", img, 2, "block-size: "+strconv.Itoa(bs))
+		rec, evs := update(t, s, env, &netfw.Client{})
+		if rec.Outcome != devicesim.Applied || rec.RAMPeak > rec.RAMBudget {
+			t.Fatalf("block size %d: %s (%s), RAM peak %d", bs, rec.Outcome, rec.Reason, rec.RAMPeak)
+		}
+		e := findEvent(evs, "fetch", "blocks of "+strconv.Itoa(bs))
+		if e == nil {
+			t.Fatalf("block size %d: no fetch step", bs)
+		}
+		peak[bs] = e.RAMInUse // the fetch step is reported while its buffers are held
+	}
+	// The manifest, kept in RAM, is 2 bytes longer with "1024" than with "64" in its fetch-arguments.
+	if d := peak[1024] - peak[64]; d != 2*(1024-64)+2 {
+		t.Fatalf("RAM in use at the fetch: %d with 1024-byte blocks, %d with 64: want a difference of %d (block + message buffer + 2 manifest bytes)", peak[1024], peak[64], 2*(1024-64)+2)
+	}
+	t.Logf("RAM in use during the fetch: %d bytes with 64-byte blocks, %d with 1024-byte blocks (of 10240)", peak[64], peak[1024])
 }

@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -114,34 +113,9 @@ func reserveLeaf(path string, leaves uint32) (uint32, error) {
 	return q, nil
 }
 
+// writeState replaces the state file durably (atomicfile: synced, renamed, folder synced).
 func writeState(path string, next uint32) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".hss-state-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := fmt.Fprintf(tmp, "%d\n", next); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Chmod(tmp.Name(), 0o600); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	if d, err := os.Open(filepath.Dir(path)); err == nil {
-		d.Sync()
-		d.Close()
-	}
-	return nil
+	return writeFileAtomic(path, []byte(fmt.Sprintf("%d\n", next)), 0o600)
 }
 
 // isHSSFile reports whether b holds an HSS-LMS private key block.

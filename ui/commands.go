@@ -48,6 +48,8 @@ func defaultCommand(info model.CommandInfo) model.Command {
 		c.Sequences = []*model.CommandSequence{{}}
 	case model.ArgRaw:
 		c.Raw = []byte{0xf6}
+	case model.ArgMultiple, model.ArgCopyParams:
+		defaultUMCommand(&c)
 	}
 	return c
 }
@@ -59,9 +61,6 @@ func commandChoices(shared bool) ([]string, map[string]model.CommandInfo) {
 	for _, c := range model.Commands() {
 		if shared && !c.Shared {
 			continue
-		}
-		if c.Arg == model.ArgMultiple || c.Arg == model.ArgCopyParams {
-			continue // no typed editor yet: edit them in the YAML source
 		}
 		n := c.Name + " - " + c.Description
 		names = append(names, n)
@@ -185,6 +184,10 @@ func (e *editorView) commandForm(env *model.Envelope, path string) fyne.CanvasOb
 		arg = e.paramsEditor(env, path, c.Params)
 	case info.Arg == model.ArgTryEach:
 		arg = e.tryEachEditor(path, c)
+	case info.Arg == model.ArgMultiple:
+		arg = e.multipleEditor(env, path, c.Multiple)
+	case info.Arg == model.ArgCopyParams:
+		arg = e.copyParamsEditor(env, path, c.CopyParams)
 	case info.Arg == model.ArgSequence:
 		arg = widget.NewLabel("Its commands are listed under it in the tree; select the command to add to it there.")
 		if len(c.Sequences) > 0 {
@@ -232,11 +235,7 @@ func (e *editorView) policyEditor(path string, p model.ReportingPolicy) fyne.Can
 
 // indexEditor edits set-component-index: one component, all (true), or a list.
 func (e *editorView) indexEditor(env *model.Envelope, path string, ix *model.ComponentIndex) fyne.CanvasObject {
-	comps := env.Manifest.Common.Components
-	names := make([]string, len(comps))
-	for k, c := range comps {
-		names[k] = fmt.Sprintf("#%d %s", k, app.ComponentName(c))
-	}
+	names := componentNames(env.Manifest) // dependencies are marked
 	set := func(desc string, nix model.ComponentIndex) {
 		e.apply(desc, func(env *model.Envelope) {
 			s, k := cmdAt(env, path)
@@ -374,6 +373,14 @@ func btoi(b bool) int {
 // paramsEditor edits override-parameters / set-parameters: one row per parameter with a typed
 // value editor, and a picker of parameter names to add.
 func (e *editorView) paramsEditor(env *model.Envelope, path string, ps []model.Parameter) fyne.CanvasObject {
+	return e.paramsList(env, path, ps, func(env *model.Envelope) *[]model.Parameter {
+		s, k := cmdAt(env, path)
+		return &s.Commands[k].Params
+	})
+}
+
+// paramsList edits the parameter list get returns (key names the list for undo merging).
+func (e *editorView) paramsList(env *model.Envelope, path string, ps []model.Parameter, get func(*model.Envelope) *[]model.Parameter) fyne.CanvasObject {
 	rows := widget.NewForm()
 	for j := range ps {
 		j := j
@@ -381,17 +388,16 @@ func (e *editorView) paramsEditor(env *model.Envelope, path string, ps []model.P
 		label := p.Label
 		rm := widget.NewButtonWithIcon("", theme.DeleteIcon(), func() {
 			e.apply("Remove parameter "+model.ParamName(label), func(env *model.Envelope) {
-				s, k := cmdAt(env, path)
-				cmd := &s.Commands[k]
-				for x := range cmd.Params {
-					if cmd.Params[x].Label == label {
-						cmd.Params = append(cmd.Params[:x], cmd.Params[x+1:]...)
+				params := get(env)
+				for x := range *params {
+					if (*params)[x].Label == label {
+						*params = append((*params)[:x], (*params)[x+1:]...)
 						break
 					}
 				}
 			}, "")
 		})
-		editor := e.valueEditor(env, path, p)
+		editor := e.valueEditor(env, path, p, get)
 		rows.Append(model.ParamName(p.Label), container.NewBorder(nil, nil, nil, rm, editor))
 	}
 	present := map[int64]bool{}
@@ -416,9 +422,8 @@ func (e *editorView) paramsEditor(env *model.Envelope, path string, ps []model.P
 			return
 		}
 		e.apply("Add parameter "+info.Name, func(env *model.Envelope) {
-			s, k := cmdAt(env, path)
-			cmd := &s.Commands[k]
-			cmd.Params = append(cmd.Params, model.Parameter{Label: info.Label, Value: defaultValue(info)})
+			params := get(env)
+			*params = append(*params, model.Parameter{Label: info.Label, Value: defaultValue(info)})
 		}, "")
 	})
 	e.addParamPick, e.addParamButton = pick, add
@@ -427,6 +432,9 @@ func (e *editorView) paramsEditor(env *model.Envelope, path string, ps []model.P
 
 // defaultValue is the starting value of a new parameter of its registered kind.
 func defaultValue(info model.ParamInfo) model.Value {
+	if v, ok := umDefaultValue(info.Label); ok {
+		return v
+	}
 	v := model.Value{Kind: info.Kind}
 	switch info.Kind {
 	case model.KindUUID:
@@ -442,20 +450,26 @@ func defaultValue(info model.ParamInfo) model.Value {
 }
 
 // valueEditor is the typed editor of one parameter value.
-func (e *editorView) valueEditor(env *model.Envelope, path string, p model.Parameter) fyne.CanvasObject {
+func (e *editorView) valueEditor(env *model.Envelope, path string, p model.Parameter, get func(*model.Envelope) *[]model.Parameter) fyne.CanvasObject {
 	label := p.Label
 	key := path + "/" + model.ParamName(label)
-	set := func(v model.Value) {
-		e.applyField("Set "+model.ParamName(label), key, func(env *model.Envelope) {
-			s, k := cmdAt(env, path)
-			for x := range s.Commands[k].Params {
-				if s.Commands[k].Params[x].Label == label {
-					s.Commands[k].Params[x].Value = v
-				}
+	put := func(env *model.Envelope, v model.Value) {
+		params := get(env)
+		for x := range *params {
+			if (*params)[x].Label == label {
+				(*params)[x].Value = v
 			}
-		})
+		}
+	}
+	set := func(v model.Value) {
+		e.applyField("Set "+model.ParamName(label), key, func(env *model.Envelope) { put(env, v) })
 	}
 	v := p.Value
+	if w := e.umValueEditor(label, v, set, func(desc string, v model.Value) {
+		e.apply(desc, func(env *model.Envelope) { put(env, v) }, "")
+	}); w != nil {
+		return w
+	}
 	switch v.Kind {
 	case model.KindUUID:
 		if v.PEN {

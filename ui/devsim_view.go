@@ -83,10 +83,12 @@ type SimulatorView struct {
 
 	win  fyne.Window
 	opts SimulatorOptions
+	pol  simPolicyView // the device policy card (devsim_policy.go)
 
 	vendorEntry, modelEntry, trustEntry *widget.Entry
 	boardSel                            *widget.Select // "SUIT device" or "Zephyr + MCUboot"
 	payloadEntry                        *widget.Entry
+	deviceKeysEntry                     *widget.Entry // devsim_keys.go
 	provisionBtn, pickKeyBtn            *widget.Button
 
 	runOpenBtn, runFileBtn                   *widget.Button
@@ -187,6 +189,7 @@ func NewSimulatorView(w fyne.Window, opts SimulatorOptions) *SimulatorView {
 		widget.NewFormItem("Model (class)", v.modelEntry),
 		widget.NewFormItem("Trust anchor", container.NewBorder(nil, nil, nil, v.pickKeyBtn, v.trustEntry)),
 		widget.NewFormItem("Payload files", v.payloadEntry),
+		v.deviceKeysItem(),
 	)
 
 	// Run controls.
@@ -264,6 +267,7 @@ func NewSimulatorView(w fyne.Window, opts SimulatorOptions) *SimulatorView {
 		v.ramLabel,
 		v.stateLabel,
 		faults,
+		v.policyCard(),
 	)
 	split := container.NewHSplit(container.NewScroll(v.left), stepPane)
 	split.Offset = 0.42
@@ -302,6 +306,7 @@ func (v *SimulatorView) Session() *app.SimSession {
 type simProv struct {
 	domain, model, trust, board string
 	payloads                    []string // URI=FILE lines
+	keys                        []string // [KID=]FILE lines: the device's own keys (devsim_keys.go)
 }
 
 func (v *SimulatorView) readProv() simProv {
@@ -312,6 +317,7 @@ func (v *SimulatorView) readProv() simProv {
 			p.payloads = append(p.payloads, l)
 		}
 	}
+	p.keys = v.readDeviceKeys()
 	return p
 }
 
@@ -334,9 +340,13 @@ func (v *SimulatorView) provisioning(p simProv) (app.SimProvisioning, error) {
 	if p.board == simBoardMCUboot {
 		cfg.Board = devicesim.BoardMCUboot
 	}
+	keys, err := loadDeviceKeys(p.keys)
+	if err != nil {
+		return app.SimProvisioning{}, err
+	}
 	return app.SimProvisioning{
 		TrustPEM: [][]byte{pem}, TrustNames: []string{filepath.Base(p.trust)},
-		VendorID: vendor, ClassID: class, Config: cfg,
+		VendorID: vendor, ClassID: class, Config: cfg, Keys: keys,
 	}, nil
 }
 

@@ -50,6 +50,7 @@ type editorView struct {
 	addCommandButton *widget.Button
 	addParamPick     *widget.Select
 	addParamButton   *widget.Button
+	umWidgets        // the update-management and dependency editors' widgets, kept for tests
 }
 
 func newEditorView(s *Studio) *editorView {

@@ -190,6 +190,7 @@ func (e *editorView) manifestForm(env *model.Envelope) fyne.CanvasObject {
 		widget.NewFormItem("Version", widget.NewLabel(strconv.FormatUint(m.Version, 10))),
 		widget.NewFormItem("Sequence number", container.NewBorder(nil, nil, nil, container.NewHBox(fromTime, plusOne), seq)),
 		widget.NewFormItem("Reference URI", ref),
+		e.setVersionItem(m),
 	)
 	idForm := widget.NewForm(
 		widget.NewFormItem("Vendor domain", domain),
@@ -255,7 +256,7 @@ func (e *editorView) componentsForm(env *model.Envelope) fyne.CanvasObject {
 	})
 	return formPage("Components",
 		"Each component is a place on the device that holds an image: a flash slot, external storage, RAM. With more than one, every sequence starts with set-component-index.",
-		list, add)
+		list, add, e.dependenciesCard(env))
 }
 
 func (e *editorView) componentForm(env *model.Envelope, i int) fyne.CanvasObject {
@@ -417,6 +418,7 @@ func (e *editorView) textForm(env *model.Envelope) fyne.CanvasObject {
 		}{
 			{model.TextVendorName, "Vendor name"}, {model.TextModelName, "Model name"}, {model.TextVendorDomain, "Vendor domain"},
 			{model.TextModelInfo, "Model info"}, {model.TextComponentDescription, "Description"}, {model.TextComponentVersion, "Version"},
+			{model.TextVersionRequired, "Version required"}, {model.TextCurrentVersion, "Current version (for people; set-version is the machine's)"},
 		} {
 			cf.Append(f.name, e.textComponentEntry(env, comp, f.key, get, fmt.Sprintf("%d/%d", ci, f.key)))
 		}

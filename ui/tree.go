@@ -5,7 +5,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/suit-studio/suit-studio/app"
 	"github.com/suit-studio/suit-studio/model"
 )
 
@@ -201,7 +200,7 @@ func (t envTree) label(uid string) string {
 	case nodeComponent:
 		i, _ := strconv.Atoi(uid[len(pathComponents)+1:])
 		if i < len(m.Common.Components) {
-			return fmt.Sprintf("#%d %s", i, app.ComponentName(m.Common.Components[i]))
+			return componentName(m, i) // "(dependency)" marks the dependencies
 		}
 	case nodeTextMap:
 		return "Text"
@@ -267,6 +266,8 @@ func commandLabel(c *model.Command, m *model.Manifest) string {
 		return fmt.Sprintf("%s (%d alternatives)", name, len(c.Sequences))
 	case model.ArgPolicy:
 		return name
+	case model.ArgMultiple, model.ArgCopyParams:
+		return umCommandLabel(c)
 	}
 	return name
 }

@@ -247,15 +247,7 @@ func runMCUbootVerify(env *cmdEnv, args []string) error {
 	if *key == "" {
 		return usageErr("give the signer's public key: suit mcuboot verify --key public.pem IMAGE", "no --key given")
 	}
-	pub, sk, err := mcubootVerifyKeys(*key, suitKeys)
-	if err != nil {
-		return err
-	}
-	data, err := readMCUbootImage(env, pos[0])
-	if err != nil {
-		return err
-	}
-	r, err := checkMCUboot(env, pos[0], data, pub, sk)
+	r, _, err := loadCheckMCUboot(env, pos[0], *key, suitKeys)
 	if err != nil {
 		return err
 	}
@@ -264,6 +256,21 @@ func runMCUbootVerify(env *cmdEnv, args []string) error {
 		return negative("check that you have the right public key and an unaltered image", "%s is not valid: %s", pos[0], r.Reason)
 	}
 	return nil
+}
+
+// loadCheckMCUboot reads an MCUboot image and checks it with the keys given (none: structure
+// only); withKey says whether a verdict was asked for.
+func loadCheckMCUboot(env *cmdEnv, name, key string, suitKeys []string) (r *app.MCUbootReport, withKey bool, err error) {
+	pub, sk, err := mcubootVerifyKeys(key, suitKeys)
+	if err != nil {
+		return r, false, err
+	}
+	data, err := readMCUbootImage(env, name)
+	if err != nil {
+		return r, false, err
+	}
+	r, err = checkMCUboot(env, name, data, pub, sk)
+	return r, pub != nil || len(sk) > 0, err
 }
 
 func runMCUbootShow(env *cmdEnv, args []string) error {
@@ -278,20 +285,12 @@ func runMCUbootShow(env *cmdEnv, args []string) error {
 	if len(pos) != 1 {
 		return usageErr("run 'suit help mcuboot'", "mcuboot show takes one IMAGE")
 	}
-	pub, sk, err := mcubootVerifyKeys(*key, suitKeys)
-	if err != nil {
-		return err
-	}
-	data, err := readMCUbootImage(env, pos[0])
-	if err != nil {
-		return err
-	}
-	r, err := checkMCUboot(env, pos[0], data, pub, sk)
+	r, withKey, err := loadCheckMCUboot(env, pos[0], *key, suitKeys)
 	if err != nil {
 		return err
 	}
 	printMCUbootImage(env.stdout, r)
-	if pub != nil || len(sk) > 0 {
+	if withKey {
 		printMCUbootVerdict(env.stdout, r)
 		if !r.Valid {
 			return negative("", "%s is not valid: %s", pos[0], r.Reason)

@@ -58,6 +58,9 @@ func simServe(env *cmdEnv, args []string) error {
 	if loaded {
 		fmt.Fprintf(env.stderr, "suit: using the device kept in %s\n", *pf.state)
 	}
+	if err := pf.um.apply(sess); err != nil { // simpolicy.go
+		return err
+	}
 	dev := sess.SMP()
 	dev.BufSize, dev.BufCount = *bufSize, *bufCount
 	if dev.CMS, err = pf.cmsIdentity(); err != nil {

@@ -24,7 +24,7 @@ func init() {
 	register(&command{
 		name: "sim",
 		usage: "sim run [--board suit|mcuboot] --trust PUB [--trust PUB ...] [--vendor-domain D --model M | --vendor-id HEX --class-id HEX] " +
-			"[--device-id HEX] [--sequence N] [--image FILE] [--payload URI=FILE ...] [--device-key [KID=]FILE ...] [--component-alias NAME=HEX ...] [--rate N] [--block-size N] [--report URL] [--polls N --poll-every D] [--power-cut-at N] [--tamper OFFSET] [--rollback-to N] [--state DIR] [--json] " +
+			"[--device-id HEX] [--sequence N] [--image FILE] [--payload URI=FILE ...] [--device-key [KID=]FILE ...] [--component-alias NAME=HEX ...] [--trust-dependency NAME=PUB ...] [--battery MWH] [--clock RFC3339|now] [--installed-version [HEX=]V ...] [--authorize yes|no] [--external-power yes|no] [--network yes|no] [--rate N] [--block-size N] [--report URL] [--polls N --poll-every D] [--power-cut-at N] [--tamper OFFSET] [--rollback-to N] [--state DIR] [--json] " +
 			"[--hw-type OID --hw-serial HEX --receipt FILE] ENVELOPE|PACKAGE|URI\n" +
 			"       suit sim serve ...\n" +
 			"       suit sim fleet --devices N --server URI ...",
@@ -97,6 +97,9 @@ func simRun(env *cmdEnv, args []string) error {
 	}
 	if loaded && !*asJSON {
 		fmt.Fprintf(env.stderr, "suit: using the device kept in %s (provisioning options are not applied; delete the directory to start fresh)\n", *pf.state)
+	}
+	if err := pf.um.apply(sess); err != nil { // simpolicy.go: --battery, --clock, --installed-version, --authorize
+		return err
 	}
 	if *rollback >= 0 {
 		if err := sess.RollbackSequence(uint64(*rollback)); err != nil {

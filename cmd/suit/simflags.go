@@ -16,6 +16,7 @@ type provFlags struct {
 	hwType, hwSerial                                               *string
 	sequence                                                       *uint64
 	board                                                          *string
+	um                                                             *umFlags // simpolicy.go
 }
 
 func addProvFlags(fs *flag.FlagSet) *provFlags {
@@ -36,6 +37,7 @@ func addProvFlags(fs *flag.FlagSet) *provFlags {
 	fs.Var(&p.payloads, "payload", "URI=FILE: a payload the device fetches from URI (repeatable)")
 	fs.Var(&p.deviceKeys, "device-key", "[KID=]FILE: a key the device holds: a key-encryption key, a P-256/X25519 private key (encrypted payloads) or an HMAC key (COSE_Mac0); repeatable")
 	fs.Var(&p.aliases, "component-alias", "NAME=HEX: the manifest's component NAME is the device's [h'HEX'] (repeatable)")
+	p.um = addUMFlags(fs)
 	return p
 }
 
@@ -109,6 +111,9 @@ func (p *provFlags) build(env *cmdEnv) (app.SimProvisioning, map[string][]byte, 
 			return prov, nil, err
 		}
 		pl[uri] = b
+	}
+	if err := p.um.trustDependencies(env, &prov); err != nil {
+		return prov, nil, err
 	}
 	if (*p.state == "" || !fileExists(*p.state+"/device.json")) && len(prov.TrustPEM) == 0 {
 		return prov, nil, usageErr("give --trust PUB.pem (for the spec examples: $VECTORS/public_key.pem)", "the device needs at least one trust anchor")

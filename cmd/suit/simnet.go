@@ -120,6 +120,13 @@ func simFleet(env *cmdEnv, args []string) error {
 	if err != nil {
 		return err
 	}
+	if pol, err := pf.um.policy(); err != nil { // simpolicy.go: every device gets the same surroundings
+		return err
+	} else if !pol.Empty() {
+		if prov.Config.Policy, err = pol.Merge(nil); err != nil {
+			return inputErr(err, "see 'suit help sim'", "cannot set the device policy")
+		}
+	}
 	enc := json.NewEncoder(env.stdout)
 	var mu sync.Mutex
 	res, err := app.RunFleet(context.Background(), app.FleetOptions{Devices: *n, Manifest: *server, Report: *nf.report, Prov: prov,

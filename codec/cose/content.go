@@ -180,10 +180,6 @@ type ContentDecrypter struct {
 	mac *poly1305.MAC
 }
 
-// StateSize is the RAM a ContentDecrypter needs on a device (its fields plus
-// the cipher's expanded key), used by the device simulator's RAM budget.
-const StateSize = 512
-
 // NewContentDecrypter starts decrypting a ciphertext of total bytes (the tag
 // included) with algorithm alg, content key cek and iv. aad is the
 // Enc_structure for AEAD algorithms and is ignored by CTR.

@@ -55,7 +55,7 @@ func Encode(env *model.Envelope) ([]byte, error) {
 		w.tag(model.TagEnvelope)
 	}
 	w.mapOf(pairs)
-	if checkEncodedDepth {
+	if checkEncodedDepth && mayReachLimits(env) {
 		if err := decodable(w.buf); err != nil {
 			return nil, err
 		}

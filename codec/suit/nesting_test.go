@@ -104,3 +104,50 @@ func TestNestingLimitSameBothWays(t *testing.T) {
 		t.Errorf("3000-deep try-each: %d bytes allocated before refusing", alloc)
 	}
 }
+
+// TestShallowNestingAlwaysDecodes: Encode skips its decoder check for manifests nested at most
+// shallowNesting deep (mayReachLimits); that is safe only if such a nesting decodes wherever a
+// sequence may be. Try-each (the costliest nesting) in every place, inline and severed.
+func TestShallowNestingAlwaysDecodes(t *testing.T) {
+	for _, place := range []string{"shared", "validate", "load", "invoke", "uninstall", "payload-fetch", "install", "dependency-resolution", "candidate-verification"} {
+		for _, severed := range []bool{false, true} {
+			env := nestedModel(shallowNesting-1, "try-each") // the top sequence is level 1
+			seq := env.Manifest.Install.Seq
+			env.Manifest.Install = model.SeverableSequence{}
+			m := env.Manifest
+			sev := model.Severance{Present: true, Severed: severed}
+			switch place {
+			case "shared":
+				m.Common.SharedSequence = seq
+			case "validate":
+				m.Validate = seq
+			case "load":
+				m.Load = seq
+			case "invoke":
+				m.Invoke = seq
+			case "uninstall":
+				m.Uninstall = seq
+			case "payload-fetch":
+				m.PayloadFetch = model.SeverableSequence{Severance: sev, Seq: seq}
+			case "install":
+				m.Install = model.SeverableSequence{Severance: sev, Seq: seq}
+			case "dependency-resolution":
+				m.DependencyResolution = model.SeverableSequence{Severance: sev, Seq: seq}
+			case "candidate-verification":
+				m.CandidateVerification = model.SeverableSequence{Severance: sev, Seq: seq}
+			}
+			if mayReachLimits(env) {
+				t.Fatalf("%s: a nesting of %d counts as deep", place, shallowNesting)
+			}
+			checkEncodedDepth = false
+			b, err := Encode(env)
+			checkEncodedDepth = true
+			if err != nil {
+				t.Fatalf("%s: %v", place, err)
+			}
+			if _, err := Decode(b); err != nil {
+				t.Errorf("%s (severed %v): nesting %d does not decode: %v", place, severed, shallowNesting, err)
+			}
+		}
+	}
+}

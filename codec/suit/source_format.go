@@ -370,7 +370,9 @@ func valueNode(label int64, v model.Value) *yaml.Node {
 		}
 		return bytesNode(v.Bytes)
 	case model.KindBytes, model.KindWrapped:
-		return bytesNode(v.Bytes)
+		n := bytesNode(v.Bytes)
+		n.LineComment = umComment(label, v) // "greater-equal 1.2.3" for a version (umvalues.go)
+		return n
 	case model.KindUint:
 		return uintNode(v.Uint)
 	case model.KindInt:
