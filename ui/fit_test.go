@@ -24,6 +24,7 @@ func windowFits(t *testing.T, s *Studio, when string) {
 	// need to (the toolbar and the tab bar take about 80 px).
 	for i, it := range s.tabs.Items {
 		s.tabs.SelectIndex(i)
+		s.Wait() // showing the inspector inspects the document in the background
 		inner := it.Content.(*container.Scroll).Content
 		if m := inner.MinSize(); m.Width > win.Width || m.Height > win.Height-80 {
 			t.Errorf("%s, %s view: needs %.0fx%.0f, more than the %.0fx%.0f window has", when, it.Text, m.Width, m.Height, win.Width, win.Height-80)
@@ -44,6 +45,7 @@ func TestViewsFitTheWindow(t *testing.T) {
 	ex0, _ := app.DecodeHexText(b)
 	s.sim.Prefill("arm.com", "suit", filepath.Join(vectors, "public_key.pem"))
 	s.ShowView(ViewSimulator)
+	s.Wait()
 	s.sim.Run(ex0)
 	s.sim.Wait()
 	if v := s.sim.Verdict(); v == "" {

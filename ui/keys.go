@@ -30,6 +30,9 @@ import (
 
 // KeyManagerOptions configure NewKeyManager. Every field is optional.
 type KeyManagerOptions struct {
+	// uiLock, when set, is held while a completion of background work runs (the studio's).
+	uiLock *sync.Mutex
+
 	// Modules are the PKCS#11 module paths to list at start (the studio keeps them in its
 	// preferences). Modules found on this system (signer.KnownModules) are offered in the path
 	// field.
@@ -181,7 +184,15 @@ func (m *KeyManager) background(work func() func()) {
 	go func() {
 		defer m.bg.Done()
 		if done := work(); done != nil {
-			fyne.DoAndWait(done)
+			fyne.DoAndWait(func() {
+				// With the studio's lock, completions never run at once (fyne's test driver
+				// runs them on their own goroutines).
+				if m.opts.uiLock != nil {
+					m.opts.uiLock.Lock()
+					defer m.opts.uiLock.Unlock()
+				}
+				done()
+			})
 		}
 	}()
 }

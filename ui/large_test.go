@@ -146,6 +146,10 @@ func TestLargeEnvelopeEveryView(t *testing.T) {
 		if len(over) == 0 {
 			return
 		}
+		if raceEnabled {
+			t.Logf("race detector on: not checking the %v bound", uiBound)
+			return
+		}
 		sort.Strings(over)
 		if run == 2 {
 			t.Errorf("took more than %v of processor time on the event goroutine in every run:\n%s", uiBound, strings.Join(over, "\n"))

@@ -84,7 +84,7 @@ func (s *Studio) Start(file string, demo bool, view string, ready func()) {
 	}
 	go func() {
 		s.Wait() // the file is open
-		fyne.DoAndWait(func() {
+		s.onUI(func() {
 			if view == ViewInspector && file != "" {
 				// Inspect the file's own bytes, not the document re-encoded from them.
 				s.inspector.InspectFile(file)
@@ -94,9 +94,19 @@ func (s *Studio) Start(file string, demo bool, view string, ready func()) {
 		s.Wait() // the view's own work (the inspection)
 		time.Sleep(300 * time.Millisecond)
 		if ready != nil {
-			fyne.Do(ready)
+			s.onUI(ready)
 		}
 	}()
+}
+
+// onUI runs f on the event goroutine and waits for it, serialized with the completions of
+// background work (as background does).
+func (s *Studio) onUI(f func()) {
+	fyne.DoAndWait(func() {
+		s.doneMu.Lock()
+		defer s.doneMu.Unlock()
+		f()
+	})
 }
 
 // DemoDocument is the document `make run` opens: example 2's structure (download, install and

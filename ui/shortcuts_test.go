@@ -107,6 +107,7 @@ func TestInspectorKeepsFileOnViewSwitch(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.ShowView(ViewInspector)
+	s.Wait()
 	s.inspector.InspectFile(file)
 	s.Wait()
 	if s.inspector.in == nil || s.inspector.in.Tree.Find("envelope/text") == nil {
@@ -114,6 +115,7 @@ func TestInspectorKeepsFileOnViewSwitch(t *testing.T) {
 	}
 	want := len(s.inspector.in.Data)
 	pressKeys(s, fyne.Key2, fyne.KeyModifierControl)
+	s.Wait()
 	s.doc.Apply("edit", func(env *model.Envelope) { env.Manifest.SequenceNumber = 7 })
 	pressKeys(s, fyne.Key3, fyne.KeyModifierControl)
 	s.Wait()

@@ -122,6 +122,7 @@ func (s *Studio) keyManagerOptions() KeyManagerOptions {
 		TrustDir:         s.TrustDir,
 		PIN:              s.pin,
 		OfferDevToken:    s.App.Preferences().String(prefSigningKey) == "",
+		uiLock:           &s.doneMu,
 	}
 }
 

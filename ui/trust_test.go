@@ -32,6 +32,7 @@ func TestOneTrustStore(t *testing.T) {
 	}
 	data, _ := app.DecodeHexText(b)
 	s.ShowView(ViewInspector)
+	s.Wait()
 	s.inspector.Inspect(data, "example2")
 	s.Wait()
 	if !strings.HasPrefix(s.inspector.verdictTitle, "Not verified") {
