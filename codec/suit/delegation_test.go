@@ -190,3 +190,16 @@ func TestParseDelegationMalformed(t *testing.T) {
 		t.Fatalf("a chain longer than %d must be refused: %v", MaxDelegationChain, err)
 	}
 }
+
+func BenchmarkVerifyDelegationChainOfTwo(b *testing.B) {
+	anchor, mid, fw := newP256(b), newP256(b), newP256(b)
+	env := attach(b, signedBy(b, fw), [][]byte{token(b, anchor, "ta", &mid.PublicKey, "oem", time.Time{}), token(b, mid, "oem", &fw.PublicKey, "fw", time.Time{})})
+	keys := []VerifyKey{{Name: "TA", Public: &anchor.PublicKey}}
+	b.ReportAllocs()
+	for b.Loop() {
+		v, err := VerifyAt(env, keys, dlgNow)
+		if err != nil || !v.Authentic {
+			b.Fatal(err, v)
+		}
+	}
+}
