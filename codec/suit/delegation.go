@@ -481,8 +481,9 @@ func (v *Verification) tryDelegation(re *RawEnvelope, blocks [][]byte, payload [
 	}
 	chains, err := VerifyChains(member, anchors, now)
 	if err != nil {
-		return &DecodeError{Path: "envelope/delegation", Err: fmt.Errorf("%w: %v", ErrStructure, err),
-			Hint: "rebuild the chain with suit delegate, or remove member 1"}
+		// Not unusable input: the verdict says the member is unusable and nothing vouches for it.
+		v.Unauthenticated = append(v.Unauthenticated, "envelope member 1 (suit-delegation) is malformed: "+err.Error())
+		return nil
 	}
 	v.Chains = chains
 	for i := range v.Blocks {

@@ -203,3 +203,21 @@ func BenchmarkVerifyDelegationChainOfTwo(b *testing.B) {
 		}
 	}
 }
+
+// A malformed delegation member is reported in the verdict (not authentic), not as unusable input;
+// a block the anchor verifies directly is still reported as verified.
+func TestVerifyDelegationMalformedMember(t *testing.T) {
+	anchor := newP256(t)
+	re, err := SplitEnvelope(signedBy(t, anchor))
+	if err != nil {
+		t.Fatal(err)
+	}
+	re.Set(EnvDelegation, wrap([]byte{0x80}))
+	v, err := VerifyAt(re.Bytes(), []VerifyKey{{Name: "TA", Public: &anchor.PublicKey}}, dlgNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !v.Blocks[0].Verified || v.Authentic || !strings.Contains(v.Reason, "suit-delegation) is malformed") {
+		t.Fatalf("want a verified block and a not-authentic verdict naming member 1: %+v", v)
+	}
+}
