@@ -150,3 +150,35 @@ func BenchmarkDelegatedUpdate(b *testing.B) {
 		}
 	}
 }
+
+// FuzzDelegatedUpdate: envelopes carrying delegation chains never panic the device, never exceed
+// its RAM budget, and are applied only when the chain still leads from the anchor to the signer.
+func FuzzDelegatedUpdate(f *testing.F) {
+	spec, mid, fw := specPrivateKey(f), newKey(f), newKey(f)
+	c, env := delegatedExample(f, fw, [][]byte{dlgToken(f, spec, mid, time.Time{}), dlgToken(f, mid, fw, time.Time{})})
+	f.Add(env)
+	_, env1 := delegatedExample(f, fw, [][]byte{dlgToken(f, spec, fw, time.Time{})})
+	f.Add(env1)
+	d := provisioned(f, Config{}, c.factory, 0)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) > 2048 {
+			return
+		}
+		if err := d.Stage(data); err != nil {
+			return
+		}
+		rec := d.Update(c.payloads)
+		if rec.RAMPeak > rec.RAMBudget || d.RAM.InUse() != 0 {
+			t.Fatalf("RAM peak %d over %d, in use %d", rec.RAMPeak, rec.RAMBudget, d.RAM.InUse())
+		}
+		if rec.Outcome != Refused {
+			d = provisioned(t, Config{}, c.factory, 0)
+		}
+		if rec.Outcome == Applied {
+			v, err := suit.VerifyAt(data, []suit.VerifyKey{{Name: "spec", Public: &spec.PublicKey}}, dlgClock)
+			if err != nil || !v.ManifestAuthentic {
+				t.Fatalf("the device applied an envelope the host does not authenticate: %v %+v", err, v)
+			}
+		}
+	})
+}

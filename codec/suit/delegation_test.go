@@ -221,3 +221,23 @@ func TestVerifyDelegationMalformedMember(t *testing.T) {
 		t.Fatalf("want a verified block and a not-authentic verdict naming member 1: %+v", v)
 	}
 }
+
+// FuzzVerifyDelegation: envelopes carrying delegation chains never panic the verifier, and one
+// whose block verifies only through a chain names the chain.
+func FuzzVerifyDelegation(f *testing.F) {
+	anchor, mid, fw := newP256(f), newP256(f), newP256(f)
+	f.Add(attach(f, signedBy(f, fw), [][]byte{token(f, anchor, "ta", &mid.PublicKey, "oem", dlgNow.Add(time.Hour)), token(f, mid, "oem", &fw.PublicKey, "fw", time.Time{})}))
+	f.Add(attach(f, signedBy(f, fw), [][]byte{token(f, anchor, "ta", &fw.PublicKey, "", time.Time{})}))
+	keys := []VerifyKey{{Name: "TA", Public: &anchor.PublicKey}}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		v, err := VerifyAt(data, keys, dlgNow)
+		if err != nil {
+			return
+		}
+		for _, b := range v.Blocks {
+			if b.Verified && b.Delegation != nil && (!b.Delegation.OK || !strings.Contains(b.KeyName, "trust anchor TA")) {
+				t.Fatalf("block verified through a chain that is not valid: %+v", b)
+			}
+		}
+	})
+}
