@@ -77,6 +77,7 @@ type proc struct {
 	authItem rng
 	manItem  rng
 	members  map[int]rng
+	unlinked uint32 // components suit-directive-unlink marks unused at commit (unlink.go)
 	payloads []payloadEntry
 
 	man      *Block // the manifest bstr item, kept in RAM (check and use the same bytes)

@@ -139,6 +139,7 @@ func (p *proc) commit() error {
 			ns.activeLen[i] = uint32(dc.Length)
 		}
 	}
+	p.applyUnlinks(ns)
 	env := []envPart{
 		{lit: []byte{0xd8, 0x6b, 0xa2, 0x02}},
 		{f: p.envFlash, off: p.envBase + p.authItem.off, n: p.authItem.n()},
