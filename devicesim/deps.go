@@ -526,7 +526,7 @@ func (p *proc) tdCommand(label int64, name string, i int) error {
 		return nil
 
 	case model.DirUnlink:
-		return p.fail(false, i, name, "", ErrUnsupported, "unlink needs reference counts of installed dependencies, which this device does not keep (it has one root manifest)")
+		return p.unlink(i, name) // unlink.go
 	}
 	return p.fail(false, i, name, "", ErrUnknownCommand, "command %s is not implemented", name)
 }

@@ -77,6 +77,7 @@ type proc struct {
 	authItem rng
 	manItem  rng
 	members  map[int]rng
+	unlinked uint32 // components suit-directive-unlink marks unused at commit (unlink.go)
 	payloads []payloadEntry
 
 	man      *Block // the manifest bstr item, kept in RAM (check and use the same bytes)
@@ -299,9 +300,12 @@ func (p *proc) scanEnvelope() error {
 				return err
 			}
 			p.members[int(key)] = rng{vs, c.pos}
-		case 1: // suit-delegation (trust-domains CDDL; reserved in draft-37)
-			return &StepError{Procedure: p.name, Sequence: "authentication", Command: "read envelope", Err: ErrUnsupported,
-				Reason: "envelope member 1 (suit-delegation, a CWT delegation chain) is not supported: this device trusts only its own anchors (scope them with --trust-dependency)"}
+		case 1: // suit-delegation (trust-domains CDDL; reserved in draft-37): delegation.go
+			vs := c.pos
+			if _, _, err := c.bstr(); err != nil {
+				return err
+			}
+			p.members[1] = rng{vs, c.pos}
 		default:
 			return &StepError{Procedure: p.name, Sequence: "authentication", Command: "read envelope", Err: ErrUnsupported,
 				Reason: fmt.Sprintf("unknown envelope member %d", key)}
@@ -620,6 +624,9 @@ func (p *proc) verifyBlock(i int, r rng, d []byte) (bool, error) {
 			p.pass(-1, cmd, fmt.Sprintf("%s with trust anchor #%d", arg, k+1))
 			return true, nil
 		}
+	}
+	if ok, err := p.verifyDelegated(kind, cmd, arg, b, sig.Buf); ok || err != nil {
+		return ok, err
 	}
 	if tried == 0 && p.td.level > 0 {
 		return false, p.fail(false, -1, cmd, arg, ErrSignature, "no %s trust anchor on this device may sign the dependency %q (anchors are scoped per dependency)", coseAlgName(alg), p.td.scope)

@@ -139,11 +139,15 @@ func (p *proc) commit() error {
 			ns.activeLen[i] = uint32(dc.Length)
 		}
 	}
+	p.applyUnlinks(ns)
 	env := []envPart{
 		{lit: []byte{0xd8, 0x6b, 0xa2, 0x02}},
 		{f: p.envFlash, off: p.envBase + p.authItem.off, n: p.authItem.n()},
 		{lit: []byte{0x03}},
 		{lit: p.man.Buf},
+	}
+	if dl, ok := p.members[1]; ok { // the delegation chain the boot check needs again (delegation.go)
+		env = append([]envPart{{lit: []byte{0xd8, 0x6b, 0xa3, 0x01}}, {f: p.envFlash, off: p.envBase + dl.off, n: dl.n()}, {lit: []byte{0x02}}}, env[1:]...)
 	}
 	if err := d.writeState(ns, env); err != nil {
 		return p.failErr(-1, "commit", "", err)

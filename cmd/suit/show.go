@@ -339,6 +339,13 @@ func printVerification(w io.Writer, v *suit.Verification) {
 			fmt.Fprintf(w, "block %d: %s %s%s: not verified: %s\n", b.Index, b.Kind, b.AlgName, kid, b.Reason)
 		}
 	}
+	for _, c := range v.Chains {
+		if c.OK {
+			fmt.Fprintf(w, "delegation chain %d: %s\n", c.Index, c.Describe())
+		} else {
+			fmt.Fprintf(w, "delegation chain %d: refused: %s\n", c.Index, c.Reason)
+		}
+	}
 	for _, m := range v.Members {
 		fmt.Fprintf(w, "severed %s: %s\n", m.Name, m.Reason)
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/suit-studio/suit-studio/codec/cose"
 	"github.com/suit-studio/suit-studio/model"
@@ -29,6 +30,9 @@ type BlockResult struct {
 	Verified bool
 	KeyName  string // the key that verified it
 	Reason   string // why it did not verify (with every key tried)
+	// Delegation is the chain (envelope member 1) that delegated the verifying key, when the block
+	// was not verified by a trust anchor directly.
+	Delegation *ChainResult
 }
 
 // MemberResult says whether a severed member is carried and matches its digest.
@@ -60,12 +64,21 @@ type Verification struct {
 	Authentic bool
 	// Reason is a one-line explanation when not authentic.
 	Reason string
+	// Chains is the verdict on each delegation chain the envelope carries (member 1).
+	Chains []ChainResult
 }
 
 // Verify checks an envelope: the manifest digest, then each authentication block against every key,
 // then the severed members carried in the envelope. It fails only on unusable input; the verdict is
 // in the result.
 func Verify(data []byte, keys []VerifyKey) (*Verification, error) {
+	return VerifyAt(data, keys, time.Now())
+}
+
+// VerifyAt is Verify with the clock that delegation tokens' exp and nbf are checked against. The
+// keys are the trust anchors: a block that none of them verifies is tried with the key each valid
+// delegation chain (envelope member 1) delegates to.
+func VerifyAt(data []byte, keys []VerifyKey, now time.Time) (*Verification, error) {
 	re, err := SplitEnvelope(data)
 	if err != nil {
 		return nil, err
@@ -84,6 +97,9 @@ func Verify(data []byte, keys []VerifyKey) (*Verification, error) {
 	payload := encodeDigest(&auth.Digest)
 	for i, blk := range auth.Blocks {
 		v.Blocks = append(v.Blocks, verifyBlock(i+1, blk, payload, keys))
+	}
+	if err := v.tryDelegation(re, auth.Blocks, payload, keys, now); err != nil {
+		return nil, err
 	}
 	// Severed members: each carried one is checked against its digest in the manifest; one that
 	// does not match is reported by name and set aside, so that the others (and the payloads the
@@ -115,6 +131,9 @@ func Verify(data []byte, keys []VerifyKey) (*Verification, error) {
 	}
 	{
 		for _, u := range env.Unknown {
+			if bytes.Equal(u.Key, encInt(EnvDelegation)) {
+				continue // verified as a chain, not authenticated by the manifest signature
+			}
 			v.Unauthenticated = append(v.Unauthenticated, fmt.Sprintf("envelope member with key %x", u.Key))
 		}
 		// An integrated payload is outside the signature; it is authenticated only by an image digest
