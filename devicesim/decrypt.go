@@ -487,40 +487,11 @@ func (p *proc) verifyMac0(i int, c *cursor, d []byte) (bool, error) {
 	if n != 4 {
 		return false, p.fail(false, -1, cmd, arg, ErrMalformed, "COSE_Mac0 has %d elements, want 4", n)
 	}
-	po, pn, err := c.bstr()
-	if err != nil {
-		return false, err
-	}
-	if pn > 32 {
-		return false, p.fail(false, -1, cmd, arg, ErrUnsupported, "protected header of %d bytes is larger than this device accepts (32)", pn)
-	}
-	if err := c.skip(); err != nil {
-		return false, err
-	}
-	if v, err := c.simple(); err != nil || v != simNull {
-		return false, p.fail(false, -1, cmd, arg, ErrMalformed, "COSE_Mac0 payload must be null (the SUIT_Digest is the detached payload)")
-	}
-	to, tn, err := c.bstr()
-	if err != nil {
-		return false, err
-	}
-	mb, err := p.alloc("MAC_structure", 1+5+headLen(pn)+pn+1+headLen(len(d))+len(d), true)
+	mb, b, prot, to, tn, err := p.coseAuthInput(c, d, cmd, arg, "COSE_Mac0", "MAC_structure", "MAC0")
 	if err != nil {
 		return false, err
 	}
 	defer mb.Free()
-	b := mb.Buf[:0]
-	b = append(b, 0x84, 0x64)
-	b = append(b, "MAC0"...)
-	b = appendHead(b, majBstr, pn)
-	prot := b[len(b) : len(b)+pn]
-	b = b[:len(b)+pn]
-	if err := p.envSrc.readAt(prot, po); err != nil {
-		return false, err
-	}
-	b = append(b, 0x40)
-	b = appendHead(b, majBstr, len(d))
-	b = append(b, d...)
 	alg, err := protectedAlg(prot)
 	if err != nil {
 		return false, p.fail(false, -1, cmd, arg, ErrMalformed, "%v", err)

@@ -538,48 +538,12 @@ func (p *proc) verifyBlock(i int, r rng, d []byte) (bool, error) {
 	if n != 4 {
 		return false, p.fail(false, -1, cmd, arg, ErrMalformed, "COSE_Sign1 has %d elements, want 4", n)
 	}
-	po, pn, err := c.bstr()
-	if err != nil {
-		return false, err
-	}
-	if pn > 32 {
-		return false, p.fail(false, -1, cmd, arg, ErrUnsupported, "protected header of %d bytes is larger than this device accepts (32)", pn)
-	}
-	// Unprotected header: nothing in it is trusted, but it is a map (RFC 9052 §3).
-	if major, _, _, err := c.peek(); err != nil {
-		return false, err
-	} else if major != majMap {
-		return false, p.fail(false, -1, cmd, arg, ErrMalformed, "COSE_Sign1 unprotected header is a %s, not a map", majorName(major))
-	}
-	if err := c.skip(); err != nil {
-		return false, err
-	}
-	if v, err := c.simple(); err != nil || v != simNull {
-		return false, p.fail(false, -1, cmd, arg, ErrMalformed, "COSE_Sign1 payload must be null (the SUIT_Digest is the detached payload)")
-	}
-	so, sn, err := c.bstr()
-	if err != nil {
-		return false, err
-	}
 	// Sig_structure = ["Signature1", protected, h'', bstr(D)] built in RAM (55 bytes for ES256).
-	sigLen := 1 + 11 + headLen(pn) + pn + 1 + headLen(len(d)) + len(d)
-	sb, err := p.alloc("Sig_structure", sigLen, true)
+	sb, b, prot, so, sn, err := p.coseAuthInput(c, d, cmd, arg, "COSE_Sign1", "Sig_structure", "Signature1")
 	if err != nil {
 		return false, err
 	}
 	defer sb.Free()
-	b := sb.Buf[:0]
-	b = append(b, 0x84, 0x6a)
-	b = append(b, "Signature1"...)
-	b = appendHead(b, majBstr, pn)
-	prot := b[len(b) : len(b)+pn]
-	b = b[:len(b)+pn]
-	if err := p.envSrc.readAt(prot, po); err != nil {
-		return false, err
-	}
-	b = append(b, 0x40)
-	b = appendHead(b, majBstr, len(d))
-	b = append(b, d...)
 	alg, err := protectedAlg(prot)
 	if err != nil {
 		return false, p.fail(false, -1, cmd, arg, ErrMalformed, "%v", err)
@@ -1109,3 +1073,52 @@ func (p *proc) runProcedure(keys []int) error {
 func (p *proc) clockTick() { p.d.clock += CommandOverhead }
 
 var _ = time.Second
+
+// coseAuthInput reads a COSE_Sign1 or COSE_Mac0 block from c (its array head read: 4 items)
+// up to its signature or tag, and builds in RAM what is signed or MACed:
+// [context, protected, h”, bstr(D)] (RFC 9052 §4.4, §6.3). It returns that structure's block
+// (the caller frees it), its bytes, the protected header inside them, and where the signature
+// or tag lies in the envelope. The unprotected header is not trusted, but must be a map.
+func (p *proc) coseAuthInput(c *cursor, d []byte, cmd, arg, kind, what, context string) (*Block, []byte, []byte, int, int, error) {
+	po, pn, err := c.bstr()
+	if err != nil {
+		return nil, nil, nil, 0, 0, err
+	}
+	if pn > 32 {
+		return nil, nil, nil, 0, 0, p.fail(false, -1, cmd, arg, ErrUnsupported, "protected header of %d bytes is larger than this device accepts (32)", pn)
+	}
+	if major, _, _, err := c.peek(); err != nil {
+		return nil, nil, nil, 0, 0, err
+	} else if major != majMap {
+		return nil, nil, nil, 0, 0, p.fail(false, -1, cmd, arg, ErrMalformed, "%s unprotected header is a %s, not a map", kind, majorName(major))
+	}
+	if err := c.skip(); err != nil {
+		return nil, nil, nil, 0, 0, err
+	}
+	if v, err := c.simple(); err != nil || v != simNull {
+		return nil, nil, nil, 0, 0, p.fail(false, -1, cmd, arg, ErrMalformed, "%s payload must be null (the SUIT_Digest is the detached payload)", kind)
+	}
+	so, sn, err := c.bstr()
+	if err != nil {
+		return nil, nil, nil, 0, 0, err
+	}
+	blk, err := p.alloc(what, 1+1+len(context)+headLen(pn)+pn+1+headLen(len(d))+len(d), true)
+	if err != nil {
+		return nil, nil, nil, 0, 0, err
+	}
+	b := blk.Buf[:0]
+	b = append(b, 0x84)
+	b = appendHead(b, majTstr, len(context))
+	b = append(b, context...)
+	b = appendHead(b, majBstr, pn)
+	prot := b[len(b) : len(b)+pn]
+	b = b[:len(b)+pn]
+	if err := p.envSrc.readAt(prot, po); err != nil {
+		blk.Free()
+		return nil, nil, nil, 0, 0, err
+	}
+	b = append(b, 0x40)
+	b = appendHead(b, majBstr, len(d))
+	b = append(b, d...)
+	return blk, b, prot, so, sn, nil
+}
