@@ -817,6 +817,30 @@ func (d *Device) copyFlash(dst *Flash, doff int, src *Flash, soff, n int) error 
 	return nil
 }
 
+// integrated finds the envelope's integrated payload (or dependency) whose key is uri ("#..."),
+// comparing each key of that length from flash through a small RAM buffer.
+func (p *proc) integrated(uri string) (payloadEntry, bool, error) {
+	for _, e := range p.payloads {
+		if e.key.n() != len(uri) {
+			continue
+		}
+		kb, err := p.d.RAM.alloc("payload key", e.key.n(), true)
+		if err != nil {
+			return payloadEntry{}, false, err
+		}
+		err = p.envSrc.readAt(kb.Buf, e.key.off)
+		same := string(kb.Buf) == uri
+		kb.Free()
+		if err != nil {
+			return payloadEntry{}, false, err
+		}
+		if same {
+			return e, true, nil
+		}
+	}
+	return payloadEntry{}, false, nil
+}
+
 func (p *proc) fetch(i int, name string) error {
 	pp := &p.comps[i].params
 	if !pp.has(model.ParamURI) {
@@ -828,23 +852,9 @@ func (p *proc) fetch(i int, name string) error {
 		return err
 	}
 	if strings.HasPrefix(uri, "#") {
-		for _, e := range p.payloads {
-			if e.key.n() != len(uri) {
-				continue
-			}
-			kb, err := p.d.RAM.alloc("payload key", e.key.n(), true)
-			if err != nil {
-				return p.failErr(i, name, arg, err)
-			}
-			err = p.envSrc.readAt(kb.Buf, e.key.off)
-			same := string(kb.Buf) == uri
-			kb.Free()
-			if err != nil {
-				return p.failErr(i, name, arg, err)
-			}
-			if !same {
-				continue
-			}
+		if e, found, err := p.integrated(uri); err != nil {
+			return p.failErr(i, name, arg, err)
+		} else if found {
 			n := e.val.n()
 			arg += fmt.Sprintf(" (integrated payload, %d bytes)", n)
 			if err := p.checkSize(i, name, arg, n); err != nil {

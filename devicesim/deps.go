@@ -251,23 +251,9 @@ func (p *proc) fetchDep(i int, name string) error {
 	arg := fmt.Sprintf("%q", uri)
 	dep.checked = false // any fetch into the dependency invalidates its integrity check
 	if strings.HasPrefix(uri, "#") {
-		for _, e := range p.payloads {
-			if e.key.n() != len(uri) {
-				continue
-			}
-			kb, err := p.d.RAM.alloc("payload key", e.key.n(), true)
-			if err != nil {
-				return p.failErr(i, name, arg, err)
-			}
-			err = p.envSrc.readAt(kb.Buf, e.key.off)
-			same := string(kb.Buf) == uri
-			kb.Free()
-			if err != nil {
-				return p.failErr(i, name, arg, err)
-			}
-			if !same {
-				continue
-			}
+		if e, found, err := p.integrated(uri); err != nil {
+			return p.failErr(i, name, arg, err)
+		} else if found {
 			n := e.val.n()
 			dc.Active = Region{"integrated dependency " + uri, p.envFlash, p.envBase + e.val.off, n}
 			dc.Length = n
