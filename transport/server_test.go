@@ -318,7 +318,8 @@ func TestUploadFillsBuffers(t *testing.T) {
 			dev := newMemStore(tc.buf, 4)
 			l := startPty(t, dev, tc.line)
 			rec := &recorder{ReadWriter: l.open(t)}
-			c := newTestClient(t, rec, ClientOptions{LineMax: tc.line, Timeout: 10 * time.Second}) // no retransmission on a loaded machine
+			// A 10 s reply timeout: no retransmission (a shorter request) on a loaded machine.
+			c := newTestClient(t, rec, ClientOptions{LineMax: tc.line, Timeout: 10 * time.Second})
 			img := testImage(70_000) // offsets past 65535 change the CBOR width of "off"
 			if _, err := c.Upload(context.Background(), img, UploadOptions{}); err != nil {
 				t.Fatal(err)
