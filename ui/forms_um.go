@@ -7,6 +7,7 @@ package ui
 import (
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -569,6 +570,23 @@ func freeIndex(n int, used func(uint64) bool) (uint64, bool) {
 	return 0, false
 }
 
+// indexedEntryControls makes the component picker and the remove button of entry j of an
+// override-multiple or copy-params list (indices: each entry's component). Choosing a component
+// another entry already has is refused with taken (a format for the index).
+func (e *editorView) indexedEntryControls(m *model.Manifest, indices []uint64, j int, taken string, change func(uint64), remove func()) (*widget.Select, *widget.Button) {
+	sel := componentSelect(m, indices[j], func(ix uint64) {
+		for k, x := range indices {
+			if k != j && x == ix {
+				e.s.showError("Cannot choose this component", fmt.Errorf(taken, ix))
+				e.refresh(true)
+				return
+			}
+		}
+		change(ix)
+	})
+	return sel, widget.NewButtonWithIcon("", theme.DeleteIcon(), remove)
+}
+
 // multipleEditor edits override-multiple: per component, a parameter list.
 func (e *editorView) multipleEditor(env *model.Envelope, path string, entries []model.IndexedParams) fyne.CanvasObject {
 	m := env.Manifest
@@ -577,39 +595,30 @@ func (e *editorView) multipleEditor(env *model.Envelope, path string, entries []
 		s, k := cmdAt(env, path)
 		return &s.Commands[k].Multiple[j]
 	}
+	indices := make([]uint64, len(entries))
+	for j, en := range entries {
+		indices[j] = en.Index
+	}
 	for j := range entries {
 		j := j
-		sel := componentSelect(m, entries[j].Index, func(ix uint64) {
-			for k, en := range entries {
-				if k != j && en.Index == ix {
-					e.s.showError("Cannot choose this component", fmt.Errorf("component #%d already has an entry: edit its parameters there", ix))
-					e.refresh(true)
-					return
-				}
-			}
-			e.apply("Change component of override-multiple entry", func(env *model.Envelope) { entry(env, j).Index = ix }, "")
-		})
-		rm := widget.NewButtonWithIcon("", theme.DeleteIcon(), func() {
-			e.apply("Remove override-multiple entry", func(env *model.Envelope) {
-				s, k := cmdAt(env, path)
-				c := &s.Commands[k]
-				c.Multiple = append(c.Multiple[:j], c.Multiple[j+1:]...)
-			}, "")
-		})
+		sel, rm := e.indexedEntryControls(m, indices, j, "component #%d already has an entry: edit its parameters there",
+			func(ix uint64) {
+				e.apply("Change component of override-multiple entry", func(env *model.Envelope) { entry(env, j).Index = ix }, "")
+			},
+			func() {
+				e.apply("Remove override-multiple entry", func(env *model.Envelope) {
+					s, k := cmdAt(env, path)
+					c := &s.Commands[k]
+					c.Multiple = append(c.Multiple[:j], c.Multiple[j+1:]...)
+				}, "")
+			})
 		params := e.paramsList(env, fmt.Sprintf("%s/%d", path, j), entries[j].Params, func(env *model.Envelope) *[]model.Parameter {
 			return &entry(env, j).Params
 		})
 		box.Add(widget.NewCard("", "", container.NewVBox(container.NewBorder(nil, nil, widget.NewLabel("Component"), rm, sel), params)))
 	}
 	add := widget.NewButtonWithIcon("Add component", theme.ContentAddIcon(), func() {
-		ix, ok := freeIndex(len(m.Common.Components), func(x uint64) bool {
-			for _, en := range entries {
-				if en.Index == x {
-					return true
-				}
-			}
-			return false
-		})
+		ix, ok := freeIndex(len(m.Common.Components), func(x uint64) bool { return slices.Contains(indices, x) })
 		if !ok {
 			e.s.showError("Cannot add an entry", fmt.Errorf("every component already has an entry: add a component first"))
 			return
@@ -634,25 +643,23 @@ func (e *editorView) copyParamsEditor(env *model.Envelope, path string, entries 
 		return &s.Commands[k].CopyParams[j]
 	}
 	e.umCopyChecks = nil
+	indices := make([]uint64, len(entries))
+	for j, en := range entries {
+		indices[j] = en.Index
+	}
 	for j := range entries {
 		j := j
-		sel := componentSelect(m, entries[j].Index, func(ix uint64) {
-			for k, en := range entries {
-				if k != j && en.Index == ix {
-					e.s.showError("Cannot choose this component", fmt.Errorf("component #%d already is a source: choose its parameters there", ix))
-					e.refresh(true)
-					return
-				}
-			}
-			e.apply("Change source of copy-params entry", func(env *model.Envelope) { entry(env, j).Index = ix }, "")
-		})
-		rm := widget.NewButtonWithIcon("", theme.DeleteIcon(), func() {
-			e.apply("Remove copy-params entry", func(env *model.Envelope) {
-				s, k := cmdAt(env, path)
-				c := &s.Commands[k]
-				c.CopyParams = append(c.CopyParams[:j], c.CopyParams[j+1:]...)
-			}, "")
-		})
+		sel, rm := e.indexedEntryControls(m, indices, j, "component #%d already is a source: choose its parameters there",
+			func(ix uint64) {
+				e.apply("Change source of copy-params entry", func(env *model.Envelope) { entry(env, j).Index = ix }, "")
+			},
+			func() {
+				e.apply("Remove copy-params entry", func(env *model.Envelope) {
+					s, k := cmdAt(env, path)
+					c := &s.Commands[k]
+					c.CopyParams = append(c.CopyParams[:j], c.CopyParams[j+1:]...)
+				}, "")
+			})
 		has := map[int64]bool{}
 		for _, l := range entries[j].Labels {
 			has[l] = true
@@ -695,14 +702,7 @@ func (e *editorView) copyParamsEditor(env *model.Envelope, path string, entries 
 		box.Add(widget.NewCard("", "", container.NewVBox(container.NewBorder(nil, nil, widget.NewLabel("From component"), rm, sel), grid)))
 	}
 	add := widget.NewButtonWithIcon("Add source component", theme.ContentAddIcon(), func() {
-		ix, ok := freeIndex(len(m.Common.Components), func(x uint64) bool {
-			for _, en := range entries {
-				if en.Index == x {
-					return true
-				}
-			}
-			return false
-		})
+		ix, ok := freeIndex(len(m.Common.Components), func(x uint64) bool { return slices.Contains(indices, x) })
 		if !ok {
 			e.s.showError("Cannot add an entry", fmt.Errorf("every component already is a source: add a component first"))
 			return
