@@ -18,6 +18,13 @@ func BenchmarkUpdate64KiB(b *testing.B) {
 	env := envelopeOf(b, man, specPrivateKey(b))
 	pl := Payloads{"http://example.com/big.bin": img}
 	d := provisioned(b, Config{}, imgF, 0)
+	benchUpdate(b, d, env, pl)
+}
+
+// benchUpdate stages env and runs the update procedure b.N times, each time applied, and
+// reports the device's RAM peak and simulated time.
+func benchUpdate(b *testing.B, d *Device, env []byte, pl Payloads) {
+	b.Helper()
 	var peak int
 	var sim float64
 	b.ReportAllocs()

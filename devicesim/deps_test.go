@@ -355,23 +355,7 @@ func TestDependentSetParametersReachDependency(t *testing.T) {
 func BenchmarkDependencyExample2(b *testing.B) {
 	env := readVector(b, "trust-domains/example2_integrated.hex")
 	d := tdDevice(b, Config{})
-	var peak int
-	var sim float64
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		if err := d.Stage(env); err != nil {
-			b.Fatal(err)
-		}
-		rec := d.Update(nil)
-		if rec.Outcome != Applied {
-			b.Fatal(rec.Reason)
-		}
-		peak = max(peak, rec.RAMPeak)
-		sim = rec.SimTime.Seconds()
-	}
-	b.ReportMetric(float64(peak), "ram-peak-B")
-	b.ReportMetric(sim, "sim-s/update")
+	benchUpdate(b, d, env, nil)
 }
 
 // The update procedure runs the trust-domains sections in the draft's order: staging
