@@ -193,11 +193,7 @@ func (d *Device) mcubootProvision(p Provisioning) error {
 	if len(tbl) > mbKeyTableSize {
 		return fmt.Errorf("%w: %d keys do not fit the boot loader's key table", ErrNotProvisioned, len(p.TrustAnchors))
 	}
-	if kind == anchorEd25519 {
-		d.mb.sigTLV = mbTLVEd25519
-	} else {
-		d.mb.sigTLV = mbTLVECDSASig
-	}
+	d.mb.sigTLV = sigTLVFor(kind)
 	d.off, d.cutAt = false, 0
 	for s := range d.Int.erases {
 		if err := d.Int.EraseSector(s); err != nil {
@@ -228,11 +224,18 @@ func (d *Device) mcubootProvision(p Provisioning) error {
 
 // The key table is the device's provisioning; sigTLV follows from it after a reload.
 func (d *Device) mbLoadSigType() {
-	if keys, err := d.mbKeys(); err == nil && len(keys) > 0 && keys[0].kind == anchorEd25519 {
-		d.mb.sigTLV = mbTLVEd25519
-	} else {
-		d.mb.sigTLV = mbTLVECDSASig
+	d.mb.sigTLV = mbTLVECDSASig
+	if keys, err := d.mbKeys(); err == nil && len(keys) > 0 {
+		d.mb.sigTLV = sigTLVFor(keys[0].kind)
 	}
+}
+
+// sigTLVFor is the signature TLV MCUboot is built to check for keys of this kind.
+func sigTLVFor(kind byte) uint16 {
+	if kind == anchorEd25519 {
+		return mbTLVEd25519
+	}
+	return mbTLVECDSASig
 }
 
 // ---- staging (sim run): the image goes to the secondary slot as img_mgmt would put it ----

@@ -4,7 +4,6 @@ import (
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
-	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
 	"fmt"
@@ -364,13 +363,7 @@ func (p *proc) readSrc(what string, r rng) (*Block, error) {
 
 // hashBuf hashes a buffer held in RAM; the SHA-256 state is charged while it runs.
 func (p *proc) hashBuf(what string, b []byte) ([32]byte, error) {
-	ctx, err := p.d.RAM.alloc("SHA-256 context ("+what+")", SHA256CtxSize, false)
-	if err != nil {
-		return [32]byte{}, err
-	}
-	defer ctx.Free()
-	p.d.chargeHash(len(b))
-	return sha256.Sum256(b), nil
+	return p.d.sha256Sum(what, b)
 }
 
 func (p *proc) authenticate() error {
@@ -573,10 +566,11 @@ func (p *proc) verifyBlock(i int, r rng, d []byte) (bool, error) {
 	}
 	tried, scoped := 0, 0
 	for k, a := range p.st.anchors {
-		if a.kind == kind && !p.anchorMaySign(a) {
-			scoped++ // deps.go: an anchor for other (dependency) manifests
+		if a.kind != kind {
+			continue
 		}
-		if a.kind != kind || !p.anchorMaySign(a) {
+		if !p.anchorMaySign(a) {
+			scoped++ // deps.go: an anchor for other (dependency) manifests
 			continue
 		}
 		tried++

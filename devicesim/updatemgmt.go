@@ -1,7 +1,6 @@
 package devicesim
 
 import (
-	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
 	"fmt"
@@ -288,18 +287,12 @@ func (p *proc) umCommand(label int64, name string, i int) error {
 			return p.fail(true, i, name, "", ErrParamUnset, "image-digest is not set for this component")
 		}
 		f, off, n := p.contentOf(i)
-		ctx, err := p.alloc("SHA-256 context", SHA256CtxSize, false)
-		if err != nil {
-			return p.failErr(i, name, "", err)
-		}
-		h := sha256.New()
-		err = p.d.hashRegion(f, off, n, h)
-		ctx.Free()
+		sum, err := p.d.regionDigest(f, off, n)
 		if err != nil {
 			return p.failErr(i, name, "", err)
 		}
 		arg := fmt.Sprintf("not sha-256:%x… over %d bytes", pp.digest[:6], n)
-		if subtle.ConstantTimeCompare(h.Sum(nil), pp.digest) == 1 {
+		if subtle.ConstantTimeCompare(sum[:], pp.digest) == 1 {
 			return p.fail(true, i, name, arg, ErrCondition, "%s already holds the image with this digest", p.comps[i].dev.Name)
 		}
 		p.pass(i, name, arg)
