@@ -66,7 +66,7 @@ func AddDependency(env *model.Envelope, data []byte, src DependencySource) (int,
 		comp = model.ComponentID{[]byte("dependency"), {byte(len(m.Common.Dependencies))}}
 	}
 	for _, c := range m.Common.Components {
-		if componentEqual(c, comp) {
+		if sameComponent(c, comp) {
 			return 0, fmt.Errorf("component %s already exists: give the dependency another component identifier", ComponentName(comp))
 		}
 	}
@@ -127,18 +127,6 @@ func AddDependency(env *model.Envelope, data []byte, src DependencySource) (int,
 func allSequences(m *model.Manifest) []*model.CommandSequence {
 	return []*model.CommandSequence{m.Common.SharedSequence, m.Validate, m.Load, m.Invoke, m.Uninstall,
 		m.PayloadFetch.Seq, m.Install.Seq, m.DependencyResolution.Seq, m.CandidateVerification.Seq}
-}
-
-func componentEqual(a, b model.ComponentID) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if string(a[i]) != string(b[i]) {
-			return false
-		}
-	}
-	return true
 }
 
 // DependencyNode is one manifest of a hierarchy: the root, or a dependency of its parent.

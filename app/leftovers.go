@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/suit-studio/suit-studio/model"
 )
@@ -88,11 +89,12 @@ func gatherSamples() templateSamples {
 	return s
 }
 
-var samples = gatherSamples()
+// samples are the templates' sample values, gathered on first use rather than when any command starts.
+var samples = sync.OnceValue(gatherSamples)
 
 // IsSampleDigest tells whether b is one of the templates' sample image digests.
 func IsSampleDigest(b []byte) bool {
-	for _, d := range samples.digests {
+	for _, d := range samples().digests {
 		if bytes.Equal(d, b) {
 			return true
 		}
@@ -111,7 +113,7 @@ func TemplateLeftovers(env *model.Envelope) []Leftover {
 		l.Severity = model.Warning
 		out = append(out, l)
 	}
-	if m.ReferenceURI != nil && samples.refs[*m.ReferenceURI] {
+	if m.ReferenceURI != nil && samples().refs[*m.ReferenceURI] {
 		add(Leftover{Finding: model.Finding{Path: "envelope/manifest/reference-uri",
 			Message: fmt.Sprintf("the reference URI %s is the template's sample", *m.ReferenceURI),
 			Hint:    "give the URI where this manifest will be published, or remove it"},
@@ -131,7 +133,7 @@ func TemplateLeftovers(env *model.Envelope) []Leftover {
 	vendor, class := Identity(env)
 	for li, l := range m.Text.Text.Languages {
 		for _, e := range l.Entries {
-			if samples.texts[e.Text] {
+			if samples().texts[e.Text] {
 				add(Leftover{Finding: model.Finding{Path: "envelope/manifest/text",
 					Message: fmt.Sprintf("the %s text is the template's sample (%q)", model.TextKeyName(e.Key, false), clip(e.Text)),
 					Hint:    "describe this update, or remove the text"},
@@ -159,7 +161,7 @@ func TemplateLeftovers(env *model.Envelope) []Leftover {
 					leftover.Message = fmt.Sprintf("the text names the model %q, but the manifest's class ID is not derived from it", e.Text)
 					leftover.Hint = "write the model name the class ID came from"
 					leftover.Fix = "Correct the model text"
-				case e.Key != model.TextVendorDomain && samples.texts[e.Text]:
+				case e.Key != model.TextVendorDomain && samples().texts[e.Text]:
 					leftover.Kind = LeftoverSampleText
 					leftover.Message = fmt.Sprintf("the %s text of component %d is the template's sample (%q)", model.TextKeyName(e.Key, true), comp, clip(e.Text))
 					leftover.Hint = "describe the component, or remove the text"
@@ -189,14 +191,8 @@ func clip(s string) string {
 
 func componentIndex(m *model.Manifest, id model.ComponentID) int {
 	for i, c := range m.Common.Components {
-		if len(c) == len(id) {
-			same := true
-			for k := range c {
-				same = same && bytes.Equal(c[k], id[k])
-			}
-			if same {
-				return i
-			}
+		if sameComponent(c, id) {
+			return i
 		}
 	}
 	return -1

@@ -115,7 +115,7 @@ func LoadFile(path string) (any, error) {
 		return nil, &KeyError{Ref: path, Step: "read", Err: err}
 	}
 	if isHSSFile(b) { // stateful: its state file sits beside it (hsslms.go)
-		return loadHSSFile(path)
+		return parseHSSFile(path, b)
 	}
 	k, err := ParsePrivate(b, "file "+path)
 	if err != nil {

@@ -128,6 +128,11 @@ func loadHSSFile(path string) (*hssKey, error) {
 	if err != nil {
 		return nil, &KeyError{Ref: path, Step: "read", Err: err}
 	}
+	return parseHSSFile(path, b)
+}
+
+// parseHSSFile makes the key of HSS-LMS key file path from its contents b.
+func parseHSSFile(path string, b []byte) (*hssKey, error) {
 	var priv, pub *pem.Block
 	for rest := b; ; {
 		blk, r := pem.Decode(rest)
