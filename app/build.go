@@ -65,8 +65,12 @@ func SignEnvelope(data []byte, keys []any, opts SignOptions) ([]byte, error) {
 			return nil, err
 		}
 	}
-	// An envelope encrypted per an MTI profile is signed with the profile's algorithm (mti.go).
-	decoded, _ := suit.Decode(data)
+	// An envelope encrypted per an MTI profile is signed with the profile's algorithm (mti.go),
+	// unless the caller chose one.
+	var decoded *model.Envelope
+	if opts.Algorithm == 0 {
+		decoded, _ = suit.Decode(data)
+	}
 	return suit.AddAuthBlocks(data, func(payload []byte) ([][]byte, error) {
 		var blocks [][]byte
 		for _, k := range keys {
