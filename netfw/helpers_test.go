@@ -52,6 +52,20 @@ func (s *fwServer) fetches() []netfw.Fetch {
 	return append([]netfw.Fetch(nil), s.log...)
 }
 
+// waitFetch reports whether the log has (or gets within d) a fetch that ok accepts.
+func (s *fwServer) waitFetch(d time.Duration, ok func(netfw.Fetch) bool) bool {
+	for deadline := time.Now().Add(d); ; time.Sleep(5 * time.Millisecond) {
+		for _, f := range s.fetches() {
+			if ok(f) {
+				return true
+			}
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+	}
+}
+
 // startServer serves dir over HTTP and CoAP on 127.0.0.1 until the test ends. wrap, when not nil,
 // wraps the HTTP handler (to cut connections).
 func startServer(t testing.TB, dir string, wrap func(http.Handler) http.Handler) *fwServer {
